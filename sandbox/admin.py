@@ -1,0 +1,71 @@
+"""The sandbox's own control host: faults on demand, call counts, and each user's inbox page."""
+
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.faults import FaultRule, FaultSpecError
+from sandbox.httpkit import read_json
+from sandbox.world import World
+
+
+def fault_response(rule: FaultRule) -> Response:
+    return JSONResponse({"error": rule.kind}, status_code=503)
+
+
+def routes(world: World) -> list[BaseRoute]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True, "urls": world.urls})
+
+    async def faults(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse([{"host": r.host, "route": r.route, "kind": r.kind, "count": r.count,
+                                  "fraction": r.fraction} for r in world.faults.list()])
+        if request.method == "DELETE":
+            world.faults.clear(request.query_params.get("host"))
+            return Response(status_code=204)
+        body = await read_json(request)
+        rules = body if isinstance(body, list) else [body]
+        try:
+            parsed = [FaultRule.from_dict(r if isinstance(r, dict) else {}) for r in rules]
+        except (FaultSpecError, TypeError, ValueError) as exc:
+            return JSONResponse({"error": "invalid_fault", "message": str(exc)}, status_code=400)
+        for rule in parsed:
+            world.faults.add(rule)
+        return JSONResponse({"added": len(parsed)}, status_code=201)
+
+    async def calls(request: Request) -> Response:
+        with world.lock:
+            return JSONResponse(dict(world.calls))
+
+    async def inbox_json(request: Request) -> Response:
+        address = request.path_params["address"]
+        return JSONResponse([m.__dict__ for m in world.mails_for(address)])
+
+    async def inbox_page(request: Request) -> Response:
+        address = request.path_params["address"]
+        items = []
+        for mail in reversed(world.mails_for(address)):
+            links = "".join(f'<p><a href="{html.escape(u)}">{html.escape(u)}</a></p>' for u in mail.links)
+            items.append(
+                f'<article class="mail"><h2>{html.escape(mail.subject)}</h2>'
+                f"<p class=from>From: {html.escape(mail.sender)}</p>"
+                f"<pre>{html.escape(mail.body)}</pre>{links}</article>"
+            )
+        body = "".join(items) or "<p>No mail yet.</p>"
+        return HTMLResponse(
+            f"<!doctype html><title>Inbox of {html.escape(address)}</title>"
+            f"<h1>Inbox of {html.escape(address)}</h1>{body}"
+        )
+
+    return [
+        Route("/healthz", healthz),
+        Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/calls", calls),
+        Route("/inbox/{address}.json", inbox_json),
+        Route("/inbox/{address}", inbox_page),
+    ]

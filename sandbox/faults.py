@@ -1,0 +1,114 @@
+"""Faults on demand: per host and route, for the next N calls or a fraction of calls.
+
+A rule is set through the admin endpoint (POST /faults) or the scenario's ``faults:`` list:
+
+    {"host": "salesforce", "route": "/services/data/.*/query", "kind": "limit", "count": 2}
+    {"host": "jira", "route": ".*", "kind": "ratelimit", "fraction": 0.5, "retry_after": 1}
+    {"host": "slack", "route": "/api/chat.postMessage", "kind": "latency", "latency_ms": 300, "count": 1}
+
+kinds: ``limit`` (Salesforce 403 REQUEST_LIMIT_EXCEEDED), ``unavailable`` (503),
+``ratelimit`` (429 with Retry-After, in the host's error shape), ``latency`` (added delay, then
+the normal answer), ``drop`` (the connection is closed without an answer).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+FaultKind = Literal["limit", "unavailable", "ratelimit", "latency", "drop"]
+KINDS: tuple[str, ...] = ("limit", "unavailable", "ratelimit", "latency", "drop")
+
+
+class FaultSpecError(ValueError):
+    """A fault rule that cannot be understood; the message names the field."""
+
+
+@dataclass
+class FaultRule:
+    host: str
+    route: str
+    kind: FaultKind
+    count: int | None = None
+    fraction: float | None = None
+    retry_after: int = 1
+    latency_ms: int = 0
+    method: str | None = None
+    _pattern: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise FaultSpecError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        if (self.count is None) == (self.fraction is None):
+            raise FaultSpecError("give exactly one of count (next N calls) or fraction (0..1 of calls)")
+        if self.count is not None and self.count < 1:
+            raise FaultSpecError(f"count must be 1 or more; got {self.count}")
+        if self.fraction is not None and not 0 < self.fraction <= 1:
+            raise FaultSpecError(f"fraction must be in (0, 1]; got {self.fraction}")
+        try:
+            self._pattern = re.compile(self.route)
+        except re.error as exc:
+            raise FaultSpecError(f"route is not a valid regular expression: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> FaultRule:
+        allowed = {"host", "route", "kind", "count", "fraction", "retry_after", "latency_ms", "method"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise FaultSpecError(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        for key in ("host", "kind"):
+            if not isinstance(data.get(key), str):
+                raise FaultSpecError(f"{key} is required and must be a string, e.g. host: salesforce, kind: limit")
+        return cls(
+            host=str(data["host"]),
+            route=str(data.get("route", ".*")),
+            kind=data["kind"],  # type: ignore[arg-type]
+            count=int(data["count"]) if data.get("count") is not None else None,  # type: ignore[call-overload]
+            fraction=float(data["fraction"]) if data.get("fraction") is not None else None,  # type: ignore[arg-type]
+            retry_after=int(data.get("retry_after", 1)),  # type: ignore[call-overload]
+            latency_ms=int(data.get("latency_ms", 0)),  # type: ignore[call-overload]
+            method=str(data["method"]).upper() if data.get("method") else None,
+        )
+
+    def matches(self, host: str, method: str, path: str) -> bool:
+        if host != self.host or (self.method and method.upper() != self.method):
+            return False
+        return self._pattern.search(path) is not None
+
+
+class FaultRegistry:
+    """Thread-safe list of rules; ``take`` consumes one firing of the first rule that matches."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+        self._random = random.Random(7)
+
+    def add(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def clear(self, host: str | None = None) -> None:
+        with self._lock:
+            self._rules = [r for r in self._rules if host is not None and r.host != host]
+
+    def list(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def take(self, host: str, method: str, path: str) -> FaultRule | None:
+        with self._lock:
+            for rule in self._rules:
+                if not rule.matches(host, method, path):
+                    continue
+                if rule.count is not None:
+                    rule.count -= 1
+                    if rule.count <= 0:
+                        self._rules.remove(rule)
+                    return rule
+                if rule.fraction is not None and self._random.random() < rule.fraction:
+                    return rule
+            return None

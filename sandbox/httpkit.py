@@ -1,0 +1,89 @@
+"""Small HTTP helpers every stand-in shares: request parameters, fault injection, call counting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.faults import FaultRule
+from sandbox.world import World
+
+FaultResponder = Callable[[FaultRule], Response]
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    """Query string, then form or JSON body, merged (body wins): vendors accept all three."""
+    params: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if not body:
+        return params
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json" or (not ctype and body[:1] in (b"{", b"[")):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return params
+        if isinstance(data, dict):
+            params.update(data)
+        return params
+    params.update(dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+    return params
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body, or ``None`` when it is absent or not JSON."""
+    body = await request.body()
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _drop_connection(send: Send) -> bool:
+    """Close the client's connection without an answer (uvicorn's request cycle holds the transport)."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    transport.close()
+    return True
+
+
+class FaultMiddleware:
+    """Counts every call per host and route, and plays the fault rules set for this host."""
+
+    def __init__(self, app: ASGIApp, *, world: World, host: str, responder: FaultResponder) -> None:
+        self.app = app
+        self.world = world
+        self.host = host
+        self.responder = responder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        self.world.count_call(self.host, method, path)
+        rule = self.world.faults.take(self.host, method, path)
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+        if rule.kind == "latency":
+            await asyncio.sleep(rule.latency_ms / 1000)
+            await self.app(scope, receive, send)
+            return
+        if rule.kind == "drop" and _drop_connection(send):
+            return
+        response = self.responder(rule)
+        await response(scope, receive, send)
+
+
