@@ -8,6 +8,8 @@ import pytest
 
 from sandbox.server import Sandbox
 
+pytest_plugins = ["tests.stack"]
+
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:

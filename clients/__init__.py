@@ -1,0 +1,1 @@
+"""Plain API clients (no Prefect imports), with typed errors that never carry a secret."""

@@ -1,0 +1,29 @@
+"""Vault custody over hvac, KV v2: stage → verify → promote, previous kept for rollback."""
+
+from clients.vault.auth import VaultAuth, connect
+from clients.vault.custody import Custody, CustodyState, CurrentSecret, StagedSecret
+from clients.vault.errors import (
+    CustodyConflict,
+    CustodyInputError,
+    VaultAuthError,
+    VaultError,
+    VaultNotFound,
+    VaultPermissionDenied,
+    VaultUnreachable,
+)
+
+__all__ = [
+    "CurrentSecret",
+    "Custody",
+    "CustodyConflict",
+    "CustodyInputError",
+    "CustodyState",
+    "StagedSecret",
+    "VaultAuth",
+    "VaultAuthError",
+    "VaultError",
+    "VaultNotFound",
+    "VaultPermissionDenied",
+    "VaultUnreachable",
+    "connect",
+]
