@@ -87,6 +87,7 @@ class Sandbox:
 
     def _prepare(self) -> list[uvicorn.Server]:
         self.certs = make_self_signed(self._cert_dir, self.bind)
+        self.world.ca_file = str(self.certs.cert)
         for host in HOSTS:
             sock = _bind(self.bind)
             self._sockets[host.name] = sock

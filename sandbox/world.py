@@ -26,6 +26,7 @@ class World:
     """Everything the stand-ins know. One lock guards all of it: the stand-ins are small."""
 
     urls: dict[str, str] = field(default_factory=dict)
+    ca_file: str = ""  # the sandbox CA/cert file, for stand-ins that call each other over HTTPS
     vendors: dict[str, Any] = field(default_factory=dict)
     faults: FaultRegistry = field(default_factory=FaultRegistry)
     calls: Counter[str] = field(default_factory=Counter)
