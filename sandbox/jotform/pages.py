@@ -40,7 +40,8 @@ def _config_form(form: Form) -> str:
     obj = sf.object or "Lead"
     rows = "".join(
         f'<label>{esc(q["text"])} <select name="map_{esc(q["name"])}" id="map_{esc(q["name"])}">'
-        f'<option value="">(not mapped)</option>{_options(OBJECTS[obj], sf.mapping.get(q["name"], ""))}</select></label>'
+        f'<option value="">(not mapped)</option>{_options(OBJECTS[obj], sf.mapping.get(q["name"], ""))}'
+        "</select></label>"
         for q in form.fields
     )
     return f"""<form method="post" action="{_settings(form.id)}">
