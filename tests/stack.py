@@ -8,6 +8,7 @@ from pathlib import Path
 
 import hvac
 import pytest
+from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
 from deployments.vault.setup import setup_vault
@@ -31,7 +32,10 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     saved = {k: os.environ.get(k) for k in server.client_env()}
     os.environ.update(server.client_env())
     try:
-        yield server
+        with temporary_settings(
+            updates={PREFECT_API_URL: server.api_url, PREFECT_LOCAL_STORAGE_PATH: str(server.home / "storage")}
+        ):
+            yield server
     finally:
         for key, value in saved.items():
             if value is None:

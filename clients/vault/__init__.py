@@ -1,7 +1,7 @@
 """Vault custody over hvac, KV v2: stage → verify → promote, previous kept for rollback."""
 
 from clients.vault.auth import VaultAuth, connect
-from clients.vault.custody import Custody, CustodyState, CurrentSecret, StagedSecret
+from clients.vault.custody import CurrentSecret, Custody, CustodyState, StagedSecret
 from clients.vault.errors import (
     CustodyConflict,
     CustodyInputError,

@@ -11,7 +11,9 @@ from baton.errors import BatonError
 class VaultError(BatonError):
     """A Vault call failed. ``method`` is the custody operation, ``path`` the logical secret path."""
 
-    def __init__(self, message: str, *, method: str = "", path: str = "", vault_errors: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", vault_errors: list[str] | None = None
+    ) -> None:
         self.method = method
         self.path = path
         self.vault_errors = list(vault_errors or [])

@@ -97,7 +97,11 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def main(
     addr: str = typer.Option(..., envvar="BATON_VAULT_ADDR", help="Vault address, e.g. http://127.0.0.1:8200"),
     admin_token: str = typer.Option(
-        ..., envvar="VAULT_ADMIN_TOKEN", prompt=True, hide_input=True, help="A token allowed to manage mounts, policies and auth"
+        ...,
+        envvar="VAULT_ADMIN_TOKEN",
+        prompt=True,
+        hide_input=True,
+        help="A token allowed to manage mounts, policies and auth",
     ),
     mount: str = typer.Option("secret", envvar="BATON_VAULT_KV_MOUNT", help="KV v2 mount for Baton's secrets"),
     prefix: str = typer.Option("baton", envvar="BATON_VAULT_PREFIX", help="Path prefix inside the mount"),

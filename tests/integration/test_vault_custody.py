@@ -138,7 +138,9 @@ def test_approle_with_shipped_policy_is_confined_to_prefix(openbao: OpenBaoDevSe
         outside.stage("elsewhere/x/y", {"token": _canary()}, expect_version=0)
     assert "permission denied" in str(denied.value) and "elsewhere/x/y" in str(denied.value)
     with pytest.raises(hvac.exceptions.Forbidden):
-        client.secrets.kv.v2.read_secret_version(path="other/thing", mount_point="secret", raise_on_deleted_version=True)
+        client.secrets.kv.v2.read_secret_version(
+            path="other/thing", mount_point="secret", raise_on_deleted_version=True
+        )
     with pytest.raises(hvac.exceptions.Forbidden):
         client.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point="secret")
 

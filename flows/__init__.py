@@ -1,0 +1,1 @@
+"""Prefect flows, one module per vendor guide, plus offboarding and audit. Flows compose tasks."""

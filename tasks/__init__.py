@@ -1,0 +1,1 @@
+"""Prefect tasks over the clients: retries, timeouts, idempotency. A task returns ids and Vault references."""
