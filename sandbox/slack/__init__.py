@@ -19,7 +19,7 @@ from sandbox.slack import control
 from sandbox.slack.config import SlackScenarioError, parse_config
 from sandbox.slack.errors import ratelimited_response
 from sandbox.slack.interactivity import ClickError, ClickResult
-from sandbox.slack.state import NotFound, SlackState
+from sandbox.slack.state import SlackState
 from sandbox.slack.webapi import make_endpoint
 from sandbox.world import World
 
@@ -40,31 +40,9 @@ log = logging.getLogger(__name__)
 
 def seed(world: World, scenario: dict[str, Any]) -> None:
     config = parse_config(scenario.get("slack"))
-    state = SlackState(world, config)
-    _check_references(state)
+    state = SlackState(world, config)  # raises SlackScenarioError naming the key of a bad reference
     with world.lock:
         world.vendors["slack"] = state
-
-
-def _check_references(state: SlackState) -> None:
-    for channel in state.config.channels:
-        for member in channel.members:
-            _resolve(state.user_id, member, f"channels[{channel.name}].members")
-    for group in state.config.usergroups:
-        for member in group.users:
-            _resolve(state.user_id, member, f"usergroups[{group.handle}].users")
-        for ref in group.channels:
-            _resolve(state.channel_id, ref, f"usergroups[{group.handle}].channels")
-    for group in state.config.usergroups:
-        if group.created_by:
-            _resolve(state.user_id, group.created_by, f"usergroups[{group.handle}].created_by")
-
-
-def _resolve(lookup: Any, ref: str, key: str) -> None:
-    try:
-        lookup(ref)
-    except NotFound as exc:
-        raise SlackScenarioError(f"slack.{key}: {exc}") from exc
 
 
 def state_of(world: World) -> SlackState:

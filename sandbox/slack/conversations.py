@@ -124,4 +124,9 @@ def info(state: SlackState, req: ApiRequest) -> dict[str, Any]:
             return {"ok": True, "channel": im_object(channel, user_id, created)}
         spec = state.channels[channel]
         members = sorted(state.members.get(channel, set()))
-        return {"ok": True, "channel": channel_object(spec, is_member=state.bot.user_id in members, members=members)}
+        return {
+            "ok": True,
+            "channel": channel_object(
+                spec, creator=state.creator_id(spec.creator), is_member=state.bot.user_id in members, members=members
+            ),
+        }

@@ -151,13 +151,13 @@ def message_object(message: Message, *, bot: Bot, team: Team, replies: list[Mess
     return data
 
 
-def channel_object(channel: ChannelSpec, *, is_member: bool, members: list[str]) -> dict[str, Any]:
+def channel_object(channel: ChannelSpec, *, creator: str, is_member: bool, members: list[str]) -> dict[str, Any]:
     """objs_conversation, public or private channel shape."""
 
     def text_field(value: str) -> dict[str, Any]:
         return {
             "value": value,
-            "creator": channel.creator if value else "",
+            "creator": creator if value else "",
             "last_set": channel.created if value else 0,
         }
 
@@ -180,7 +180,7 @@ def channel_object(channel: ChannelSpec, *, is_member: bool, members: list[str])
         "pending_shared": [],
         "is_ext_shared": False,
         "shared_team_ids": [],
-        "creator": channel.creator,
+        "creator": creator,
         "is_member": is_member,
         "topic": text_field(channel.topic),
         "purpose": text_field(channel.purpose),
@@ -205,7 +205,14 @@ def im_object(dm_id: str, user_id: str, created: int) -> dict[str, Any]:
 
 
 def usergroup_object(
-    group: UsergroupSpec, *, team: Team, users: list[str], include_users: bool, include_count: bool, channels: list[str]
+    group: UsergroupSpec,
+    *,
+    team: Team,
+    creator: str,
+    users: list[str],
+    include_users: bool,
+    include_count: bool,
+    channels: list[str],
 ) -> dict[str, Any]:
     """objs_subteam."""
     data: dict[str, Any] = {
@@ -223,8 +230,8 @@ def usergroup_object(
         "auto_type": None,
         "auto_provision": False,
         "enterprise_subteam_id": "",
-        "created_by": group.created_by,
-        "updated_by": group.created_by,
+        "created_by": creator,
+        "updated_by": creator,
         "deleted_by": None,
         "prefs": {"channels": channels, "groups": []},
     }

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack.config import ChannelSpec, SlackConfig, UsergroupSpec, UserSpec
+from sandbox.slack.config import ChannelSpec, SlackConfig, SlackScenarioError, UsergroupSpec, UserSpec
 from sandbox.slack.ids import TsClock, dm_id
 from sandbox.slack.ratelimit import ChannelRateLimiter
 from sandbox.slack.store import Message, MessageStore
@@ -58,13 +58,32 @@ class SlackState:
         self.users_by_email: dict[str, UserSpec] = {u.email: u for u in config.users}
         self.channels: dict[str, ChannelSpec] = {c.id: c for c in config.channels}
         self.channel_names: dict[str, str] = {c.name: c.id for c in config.channels}
+        self.dms: dict[str, tuple[str, int]] = {}  # D id -> (user id, created)
+        self._check_references()
         self.members: dict[str, set[str]] = {c.id: {self.user_id(m) for m in c.members} for c in config.channels}
         self.usergroups: dict[str, UsergroupSpec] = {g.id: g for g in config.usergroups}
         self.usergroup_members: dict[str, list[str]] = {
             g.id: [self.user_id(m) for m in g.users] for g in config.usergroups
         }
-        self.dms: dict[str, tuple[str, int]] = {}  # D id -> (user id, created)
         self.response_urls: dict[str, ResponseTarget] = {}
+
+    def _check_references(self) -> None:
+        """Every user or channel the scenario names must exist (the error names the key)."""
+        refs: list[tuple[Any, str, str]] = []
+        for channel in self.config.channels:
+            key = f"channels[{channel.name}]"
+            refs += [(self.user_id, m, f"{key}.members") for m in channel.members]
+            refs += [(self.user_id, channel.creator, f"{key}.creator")] if channel.creator else []
+        for group in self.config.usergroups:
+            key = f"usergroups[{group.handle}]"
+            refs += [(self.user_id, m, f"{key}.users") for m in group.users]
+            refs += [(self.channel_id, c, f"{key}.channels") for c in group.channels]
+            refs += [(self.user_id, group.created_by, f"{key}.created_by")] if group.created_by else []
+        for lookup, ref, key in refs:
+            try:
+                lookup(ref)
+            except NotFound as exc:
+                raise SlackScenarioError(f"slack.{key}: {exc}") from exc
 
     # -- lookups (tolerant: ids, e-mails, #names) ------------------------------------------
     def user_id(self, ref: str) -> str:
@@ -86,6 +105,10 @@ class SlackState:
         if ref.startswith(("U", "W")) or "@" in ref:
             return self.open_dm(self.user_id(ref))
         raise NotFound(f"no conversation {ref!r}; known: {sorted(self.channel_names)}")
+
+    def creator_id(self, ref: str) -> str:
+        """Who created a channel or group: a user id (Slack's own "USLACKBOT" when the scenario names nobody)."""
+        return self.user_id(ref) if ref else "USLACKBOT"
 
     def open_dm(self, user_id: str) -> str:
         with self.world.lock:

@@ -34,6 +34,7 @@ def usergroups_list(state: SlackState, req: ApiRequest) -> dict[str, Any]:
             usergroup_object(
                 g,
                 team=state.team,
+                creator=state.creator_id(g.created_by),
                 users=list(state.usergroup_members[g.id]),
                 include_users=req.flag("include_users"),
                 include_count=req.flag("include_count"),

@@ -1,0 +1,76 @@
+"""chat.postMessage's per-channel limit, slack-sdk's RateLimitErrorRetryHandler, and 429s on demand."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from sandbox.faults import FaultRule
+from sandbox.server import Sandbox
+from sandbox.slack import state_of
+from tests.contract.conftest import checked_client
+from tests.contract.slack_spec import SlackSpec
+
+
+def test_second_message_within_a_second_is_refused(fresh_sandbox: Sandbox, slack_spec: SlackSpec) -> None:
+    client = checked_client(fresh_sandbox, slack_spec)
+    client.chat_postMessage(channel="C0HANDOVER", text="first")
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="C0HANDOVER", text="second")
+    assert info.value.response.status_code == 429
+    assert info.value.response.headers["Retry-After"] == "1"
+    assert info.value.response.data == {"ok": False, "error": "ratelimited"}
+    client.chat_postMessage(channel="C0ITAUDIT", text="another channel is not limited")
+    assert [m["text"] for m in state_of(fresh_sandbox.world).messages("C0HANDOVER")] == ["first"]
+
+
+def test_retry_handler_waits_and_succeeds(fresh_sandbox: Sandbox, slack_spec: SlackSpec) -> None:
+    client = checked_client(fresh_sandbox, slack_spec, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+    client.chat_postMessage(channel="C0HANDOVER", text="first")
+    started = time.monotonic()
+    second = client.chat_postMessage(channel="C0HANDOVER", text="second")
+    assert second["ok"] is True and time.monotonic() - started >= 0.5
+    assert [m["text"] for m in state_of(fresh_sandbox.world).messages("C0HANDOVER")] == ["first", "second"]
+    calls = fresh_sandbox.world.calls["slack POST /api/chat.postMessage"]
+    assert calls == 3, "one refused, then retried"
+
+
+def test_rate_is_configurable(slack_spec: SlackSpec) -> None:
+    from sandbox.scenario import load_scenario
+
+    scenario = load_scenario()
+    scenario["slack"]["rate_limits"] = {"post_message_per_channel_per_second": 3}
+    with Sandbox(scenario) as sb:
+        client = checked_client(sb, slack_spec)
+        for i in range(3):
+            client.chat_postMessage(channel="C0HANDOVER", text=f"burst {i}")
+        with pytest.raises(SlackApiError):
+            client.chat_postMessage(channel="C0HANDOVER", text="one too many")
+        answer = httpx.post(sb.urls["slack"] + "/sandbox/slack/rate_limit", json={"per_channel_per_second": 0})
+        assert answer.json() == {"per_channel_per_second": 0.0}
+        client.chat_postMessage(channel="C0HANDOVER", text="limit off")
+
+
+def test_faults_give_429_on_any_method(sandbox: Sandbox, slack_spec: SlackSpec) -> None:
+    client = checked_client(sandbox, slack_spec)
+    sandbox.world.faults.add(FaultRule(host="slack", route="/api/users.info", kind="ratelimit", count=1, retry_after=2))
+    with pytest.raises(SlackApiError) as info:
+        client.users_info(user="U0CAROL01")
+    assert info.value.response.status_code == 429 and info.value.response.headers["Retry-After"] == "2"
+    assert client.users_info(user="U0CAROL01")["user"]["id"] == "U0CAROL01"
+
+
+def test_fault_retried_by_the_handler(sandbox: Sandbox, slack_spec: SlackSpec) -> None:
+    client = checked_client(sandbox, slack_spec, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    sandbox.world.faults.add(FaultRule(host="slack", route="/api/auth.test", kind="ratelimit", count=1, retry_after=0))
+    assert client.auth_test()["ok"] is True
+
+
+def test_unavailable_fault(sandbox: Sandbox) -> None:
+    sandbox.world.faults.add(FaultRule(host="slack", route="/api/auth.test", kind="unavailable", count=1))
+    answer = httpx.post(sandbox.urls["slack"] + "/api/auth.test")
+    assert answer.status_code == 503
