@@ -157,7 +157,6 @@ __all__ = [
     "CheckedWebClient",
     "SlackSpec",
     "SpecMismatch",
-    "ValidationError",
 ]
 
 
