@@ -138,12 +138,13 @@ def routes(world: World) -> list[BaseRoute]:
                 brand=BRAND,
             )
         installer = state.admins.get(app.installed_by)
+        who = f"{app.app_user.get('name', '')} ({app.app_user.get('email', '')})"
         return page(
             "Jira Cloud for Intercom",
             f"""<p class="status" id="install-status">Installed</p>
 <h2>App info</h2><table>
 <tr><th>Jira site</th><td id="jira-site">{esc(app.jira_url)}</td></tr>
-<tr><th>App user</th><td id="app-user">{esc(app.app_user.get("name", ""))} ({esc(app.app_user.get("email", ""))})</td></tr>
+<tr><th>App user</th><td id="app-user">{esc(who)}</td></tr>
 <tr><th>App user account id</th><td id="app-user-account-id">{esc(app.app_user.get("account_id", ""))}</td></tr>
 <tr><th>Installed by</th><td id="installed-by">{esc(installer.name if installer else app.installed_by)}</td></tr>
 </table><form method="post" action="{app_path(state)}/uninstall">
