@@ -60,6 +60,9 @@ def routes(state: SlackState) -> list[BaseRoute]:
         missing = [k for k in ("user", "channel", "ts", "action_id") if not isinstance(body.get(k), str)]
         if missing:
             return _bad(f"missing or not a string: {', '.join(missing)}")
+        timeout = body.get("timeout", 3.0)
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 60:
+            return _bad("timeout must be a number of seconds in (0, 60]")
         stamp = body.get("timestamp")
         if stamp is not None and not isinstance(stamp, int):
             return _bad("timestamp must be a Unix time in seconds (integer)")
@@ -76,7 +79,7 @@ def routes(state: SlackState) -> list[BaseRoute]:
             )
         except ClickError as exc:
             return _bad(str(exc), 404)
-        result = await send_async(prepared, timeout=float(body.get("timeout", 3.0)))
+        result = await send_async(prepared, timeout=float(timeout))
         return JSONResponse(result.as_dict())
 
     async def request_url(request: Request) -> Response:

@@ -83,3 +83,34 @@ def test_malformed_bodies_never_500(
     )
     assert answer.status_code == 200, answer.text
     slack_spec.check("chat.postMessage", answer.json())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sandbox/slack/click",
+        "/sandbox/slack/request_url",
+        "/sandbox/slack/rate_limit",
+        "/sandbox/slack/response/T0ACME/nope",
+    ],
+)
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'{"user": 1, "timeout": "soon"}',
+        b'{"user": "U0CAROL01", "channel": "C0HANDOVER", "ts": "1", "action_id": "x", "timeout": "soon"}',
+        b'{"url": 5, "per_channel_per_second": "fast"}',
+    ],
+)
+def test_control_endpoints_refuse_garbage_without_500(sandbox: Sandbox, path: str, content: bytes) -> None:
+    answer = httpx.post(sandbox.urls["slack"] + path, content=content, headers={"Content-Type": "application/json"})
+    assert 400 <= answer.status_code < 500 and answer.json()["ok"] is False, answer.text
+
+
+def test_unknown_paths_and_verbs(sandbox: Sandbox) -> None:
+    assert httpx.get(sandbox.urls["slack"] + "/api/chat.postMessage/extra").status_code == 404
+    assert httpx.put(sandbox.urls["slack"] + "/api/auth.test").json()["ok"] is False
+    assert httpx.get(sandbox.urls["slack"] + "/nowhere").status_code == 404
