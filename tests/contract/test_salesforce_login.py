@@ -28,6 +28,13 @@ def _session(sb: Sandbox) -> requests.Session:
     return session
 
 
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    """A sandbox of this module's own: these tests create users (licences are finite) and end sessions."""
+    with Sandbox() as sb:
+        yield sb
+
+
 @pytest.fixture(autouse=True)
 def _close_sessions() -> Iterator[None]:
     yield
