@@ -16,8 +16,9 @@ from baton.errors import ConfigError
 ENV_PREFIX = "BATON_"
 
 
-def _ex(value: str, description: str) -> Any:
-    return Field(description=description, json_schema_extra={"example": value})
+def _f(default: Any, example: str, description: str, **constraints: Any) -> Any:
+    """A field with its description and an example value (shown when the setting is wrong)."""
+    return Field(default, description=description, json_schema_extra={"example": example}, **constraints)
 
 
 class Settings(BaseSettings):
@@ -26,124 +27,68 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     # Vault (HashiCorp Vault or OpenBao), KV v2
-    vault_addr: HttpUrl = Field(
-        HttpUrl("http://127.0.0.1:8200"),
-        description="Vault address",
-        json_schema_extra={"example": "http://127.0.0.1:8200"},
-    )
-    vault_token: SecretStr | None = Field(
-        None, description="Vault token (dev); or set role_id + secret_id", json_schema_extra={"example": "hvs.XXXX"}
-    )
-    vault_role_id: str | None = Field(
-        None, description="AppRole role_id (deployments)", json_schema_extra={"example": "1b2c3d4e-..."}
-    )
-    vault_secret_id: SecretStr | None = Field(
-        None, description="AppRole secret_id (deployments)", json_schema_extra={"example": "5f6a7b8c-..."}
-    )
-    vault_approle_mount: str = Field(
-        "approle", description="AppRole auth mount", json_schema_extra={"example": "approle"}
-    )
-    vault_kv_mount: str = Field("secret", description="KV v2 mount point", json_schema_extra={"example": "secret"})
-    vault_prefix: str = Field(
-        "baton", description="Path prefix every Baton secret lives under", json_schema_extra={"example": "baton"}
-    )
-    vault_ca_file: str | None = Field(
-        None, description="CA bundle for Vault's TLS", json_schema_extra={"example": "/etc/ssl/vault-ca.pem"}
-    )
+    vault_addr: HttpUrl = _f(HttpUrl("http://127.0.0.1:8200"), "http://127.0.0.1:8200", "Vault address")
+    vault_token: SecretStr | None = _f(None, "hvs.XXXX", "Vault token (dev); or set role_id + secret_id")
+    vault_role_id: str | None = _f(None, "1b2c3d4e-...", "AppRole role_id (deployments)")
+    vault_secret_id: SecretStr | None = _f(None, "5f6a7b8c-...", "AppRole secret_id (deployments)")
+    vault_approle_mount: str = _f("approle", "approle", "AppRole auth mount")
+    vault_kv_mount: str = _f("secret", "secret", "KV v2 mount point")
+    vault_prefix: str = _f("baton", "baton", "Path prefix every Baton secret lives under")
+    vault_ca_file: str | None = _f(None, "/etc/ssl/vault-ca.pem", "CA bundle for Vault's TLS")
 
     # Prefect
-    prefect_api_url: HttpUrl = Field(
-        HttpUrl("http://127.0.0.1:4200/api"),
-        description="Prefect API URL",
-        json_schema_extra={"example": "http://127.0.0.1:4200/api"},
+    prefect_api_url: HttpUrl = _f(HttpUrl("http://127.0.0.1:4200/api"), "http://127.0.0.1:4200/api", "Prefect API URL")
+    prefect_ui_url: HttpUrl | None = _f(
+        None, "http://127.0.0.1:4200", "Prefect UI base for links (default: the API URL without /api)"
     )
-    prefect_ui_url: HttpUrl | None = Field(
-        None,
-        description="Prefect UI base for links (default: from the API URL)",
-        json_schema_extra={"example": "http://127.0.0.1:4200"},
+    prefect_pause_poll_seconds: float = _f(
+        1.0, "1", "How often a paused run polls for an answer (Prefect's 10 s is too slow for people)", gt=0
     )
 
     # Slack
-    slack_bot_token: SecretStr | None = Field(
-        None, description="Slack bot token", json_schema_extra={"example": "xoxb-..."}
-    )
-    slack_signing_secret: SecretStr | None = Field(
-        None, description="Slack app signing secret", json_schema_extra={"example": "8f14e45f..."}
-    )
-    slack_base_url: HttpUrl = Field(
-        HttpUrl("https://slack.com/api/"),
-        description="Slack Web API base",
-        json_schema_extra={"example": "https://slack.com/api/"},
-    )
-    slack_channel: str = Field(
-        "#it-handover", description="Channel for rotation threads", json_schema_extra={"example": "#it-handover"}
-    )
-    slack_audit_channel: str = Field(
-        "#it-audit", description="Channel for audit reports", json_schema_extra={"example": "#it-audit"}
-    )
-    slack_approver_group: str = Field(
-        "baton-approvers",
-        description="User group handle whose members may approve",
-        json_schema_extra={"example": "baton-approvers"},
-    )
-    slack_escalation_group: str = Field(
-        "it-escalation", description="User group handle to escalate to", json_schema_extra={"example": "it-escalation"}
-    )
-    approvals_slack_only: bool = Field(
-        True, description="Accept approvals only through signed Slack clicks", json_schema_extra={"example": "true"}
-    )
+    slack_bot_token: SecretStr | None = _f(None, "xoxb-...", "Slack bot token")
+    slack_signing_secret: SecretStr | None = _f(None, "8f14e45f...", "Slack app signing secret")
+    slack_base_url: HttpUrl = _f(HttpUrl("https://slack.com/api/"), "https://slack.com/api/", "Slack Web API base")
+    slack_channel: str = _f("#it-handover", "#it-handover", "Channel for rotation threads")
+    slack_audit_channel: str = _f("#it-audit", "#it-audit", "Channel for audit reports")
+    slack_approver_group: str = _f("baton-approvers", "baton-approvers", "User group whose members may approve")
+    slack_escalation_group: str = _f("it-escalation", "it-escalation", "User group handle to escalate to")
+    approvals_slack_only: bool = _f(True, "true", "Accept approvals only through signed Slack clicks")
 
     # Gateway
-    gateway_url: HttpUrl = Field(
-        HttpUrl("http://127.0.0.1:8700"),
-        description="Public base URL of Baton's gateway",
-        json_schema_extra={"example": "https://baton.example.com"},
+    gateway_url: HttpUrl = _f(
+        HttpUrl("http://127.0.0.1:8700"), "https://baton.example.com", "Public base URL of Baton's gateway"
+    )
+    gateway_hook_secret: SecretStr | None = _f(
+        None, "whsec-...", "Shared secret of the offboarding webhook (HMAC-SHA256 or Bearer)"
+    )
+    gateway_ticket_ttl_seconds: int = _f(3600, "3600", "Lifetime of a deposit link or OAuth state", gt=0)
+    offboarding_deployment: str = _f(
+        "offboard-person/offboard-person", "offboard-person/offboard-person", "Deployment the webhook starts"
     )
 
+    # Baton's own OAuth clients (callback: <gateway_url>/oauth/<provider>/callback)
+    salesforce_client_id: str | None = _f(None, "3MVG9...", "Baton's connected app consumer key")
+    salesforce_client_secret: SecretStr | None = _f(None, "ABC123...", "Baton's connected app consumer secret")
+    jira_client_id: str | None = _f(None, "baton-jira-client", "Baton's Atlassian 3LO app client id")
+    jira_client_secret: SecretStr | None = _f(None, "ATOA...", "Baton's Atlassian 3LO app secret")
+
     # SaaS base URLs (the real vendors by default; the demo and tests point them at the sandbox)
-    salesforce_login_url: HttpUrl = Field(
-        HttpUrl("https://login.salesforce.com"),
-        description="Salesforce login host",
-        json_schema_extra={"example": "https://login.salesforce.com"},
+    salesforce_login_url: HttpUrl = _f(
+        HttpUrl("https://login.salesforce.com"), "https://login.salesforce.com", "Salesforce login host"
     )
-    salesforce_ca_file: str | None = Field(
-        None,
-        description="CA bundle for Salesforce's TLS (the sandbox's self-signed cert)",
-        json_schema_extra={"example": "/etc/baton/sandbox-ca.pem"},
+    salesforce_ca_file: str | None = _f(
+        None, "/etc/baton/sandbox-ca.pem", "CA bundle for Salesforce's TLS (the sandbox's self-signed cert)"
     )
-    jira_site_url: HttpUrl = Field(
-        HttpUrl("https://your-domain.atlassian.net"),
-        description="Jira Cloud site",
-        json_schema_extra={"example": "https://acme.atlassian.net"},
+    jira_site_url: HttpUrl = _f(
+        HttpUrl("https://your-domain.atlassian.net"), "https://acme.atlassian.net", "Jira Cloud site"
     )
-    jira_auth_url: HttpUrl = Field(
-        HttpUrl("https://auth.atlassian.com"),
-        description="Atlassian OAuth host",
-        json_schema_extra={"example": "https://auth.atlassian.com"},
-    )
-    jira_api_url: HttpUrl = Field(
-        HttpUrl("https://api.atlassian.com"),
-        description="Atlassian API gateway",
-        json_schema_extra={"example": "https://api.atlassian.com"},
-    )
-    jira_server_url: HttpUrl | None = Field(
-        None, description="Jira Server/Data Center base URL", json_schema_extra={"example": "https://jira.acme.example"}
-    )
-    intercom_api_url: HttpUrl = Field(
-        HttpUrl("https://api.intercom.io"),
-        description="Intercom API",
-        json_schema_extra={"example": "https://api.intercom.io"},
-    )
-    intercom_app_url: HttpUrl = Field(
-        HttpUrl("https://app.intercom.com"),
-        description="Intercom app (OAuth pages)",
-        json_schema_extra={"example": "https://app.intercom.com"},
-    )
-    jotform_api_url: HttpUrl = Field(
-        HttpUrl("https://api.jotform.com"),
-        description="Jotform API",
-        json_schema_extra={"example": "https://api.jotform.com"},
-    )
+    jira_auth_url: HttpUrl = _f(HttpUrl("https://auth.atlassian.com"), "https://auth.atlassian.com", "Atlassian OAuth")
+    jira_api_url: HttpUrl = _f(HttpUrl("https://api.atlassian.com"), "https://api.atlassian.com", "Atlassian API")
+    jira_server_url: HttpUrl | None = _f(None, "https://jira.acme.example", "Jira Server/Data Center base URL")
+    intercom_api_url: HttpUrl = _f(HttpUrl("https://api.intercom.io"), "https://api.intercom.io", "Intercom API")
+    intercom_app_url: HttpUrl = _f(HttpUrl("https://app.intercom.com"), "https://app.intercom.com", "Intercom app")
+    jotform_api_url: HttpUrl = _f(HttpUrl("https://api.jotform.com"), "https://api.jotform.com", "Jotform API")
 
     @field_validator("vault_kv_mount", "vault_prefix", "vault_approle_mount")
     @classmethod

@@ -23,8 +23,12 @@ def routes(world: World) -> list[BaseRoute]:
 
     async def faults(request: Request) -> Response:
         if request.method == "GET":
-            return JSONResponse([{"host": r.host, "route": r.route, "kind": r.kind, "count": r.count,
-                                  "fraction": r.fraction} for r in world.faults.list()])
+            return JSONResponse(
+                [
+                    {"host": r.host, "route": r.route, "kind": r.kind, "count": r.count, "fraction": r.fraction}
+                    for r in world.faults.list()
+                ]
+            )
         if request.method == "DELETE":
             world.faults.clear(request.query_params.get("host"))
             return Response(status_code=204)

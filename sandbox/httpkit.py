@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.faults import FaultRule
 from sandbox.world import World
@@ -85,5 +85,3 @@ class FaultMiddleware:
             return
         response = self.responder(rule)
         await response(scope, receive, send)
-
-

@@ -46,8 +46,16 @@ HOSTS: tuple[Host, ...] = (
     Host("admin", ("sandbox.admin",)),
 )
 # Seeding order: Salesforce first (others register connected apps and OAuth tokens with it).
-SEED_ORDER = ("sandbox.salesforce", "sandbox.jira", "sandbox.jira.server", "sandbox.intercom",
-              "sandbox.jotform", "sandbox.slack", "sandbox.connectors.jira_app", "sandbox.admin")
+SEED_ORDER = (
+    "sandbox.salesforce",
+    "sandbox.jira",
+    "sandbox.jira.server",
+    "sandbox.intercom",
+    "sandbox.jotform",
+    "sandbox.slack",
+    "sandbox.connectors.jira_app",
+    "sandbox.admin",
+)
 
 
 def _bind(host: str) -> socket.socket:
@@ -62,8 +70,13 @@ def _bind(host: str) -> socket.socket:
 class Sandbox:
     """All stand-ins, with one shared World. Use as a context manager or start()/stop()."""
 
-    def __init__(self, scenario: dict[str, Any] | str | Path | None = None, *, bind: str = "127.0.0.1",
-                 cert_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        scenario: dict[str, Any] | str | Path | None = None,
+        *,
+        bind: str = "127.0.0.1",
+        cert_dir: Path | None = None,
+    ) -> None:
         self.scenario = scenario if isinstance(scenario, dict) else load_scenario(scenario)
         self.bind = bind
         self.world = World()
@@ -115,7 +128,10 @@ class Sandbox:
         # Outermost, so that a "drop" fault reaches uvicorn's own transport.
         app = FaultMiddleware(inner, world=self.world, host=host.name, responder=owner.fault_response)
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off",
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
             ssl_certfile=str(self.certs.cert) if host.tls and self.certs else None,
             ssl_keyfile=str(self.certs.key) if host.tls and self.certs else None,
         )
@@ -125,8 +141,10 @@ class Sandbox:
     async def serve(self) -> None:
         """Serve until stop() (or Ctrl-C in the foreground)."""
         self._servers = self._prepare() if not self._servers else self._servers
-        tasks = [asyncio.create_task(srv.serve(sockets=[self._sockets[h.name]]))
-                 for srv, h in zip(self._servers, HOSTS, strict=True)]
+        tasks = [
+            asyncio.create_task(srv.serve(sockets=[self._sockets[h.name]]))
+            for srv, h in zip(self._servers, HOSTS, strict=True)
+        ]
         while not all(s.started for s in self._servers):
             if any(t.done() for t in tasks):
                 break

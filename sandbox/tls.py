@@ -43,8 +43,6 @@ def make_self_signed(directory: Path, host: str = "127.0.0.1") -> CertFiles:
     files = CertFiles(cert=directory / "cert.pem", key=directory / "key.pem")
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return files

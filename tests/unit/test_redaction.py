@@ -43,7 +43,7 @@ def test_unregistered_and_short_values_pass_through() -> None:
 
 
 def test_install_puts_filter_on_prefect_handlers() -> None:
-    import prefect  # noqa: F401 - configures Prefect's handlers
+    import prefect.main  # noqa: F401 - importing it configures Prefect's handlers
 
     assert redaction.install() >= 1
     api = [h for h in logging.getLogger("prefect.flow_runs").handlers if type(h).__name__ == "APILogHandler"]

@@ -1,0 +1,146 @@
+"""The contract of a human step, shared by flows (which wait) and the gateway (which answers).
+
+- ``AnswerFields``: what an answer carries; the flow's RunInput is built on it, the gateway fills it.
+- ``ButtonValue``: what a Slack button carries (run, step key, kind, requester) — Slack signs it.
+- Block Kit builders for the step message and its "answered" form.
+No Prefect imports: the gateway uses this too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Outcome = Literal["done", "problem", "approve", "reject"]
+Via = Literal["prefect-ui", "cli", "slack", "oauth", "deposit"]
+Kind = Literal["task", "approval", "secret"]
+
+OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "task": ("done", "problem"),
+    "secret": ("done", "problem"),
+    "approval": ("approve", "reject"),
+}
+ACTION_IDS: dict[str, str] = {
+    "baton_done": "done",
+    "baton_problem": "problem",
+    "baton_approve": "approve",
+    "baton_reject": "reject",
+}
+ATTESTED = ("flow_run_id", "key", "outcome", "note", "responder", "via", "vault_path", "vault_version", "answered_at")
+TEMPLATE_MARKERS = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
+
+
+class AnswerFields(BaseModel):
+    """One person's answer to a human step. In the Prefect UI and the CLI it is self-declared."""
+
+    outcome: Outcome = Field("done", description="done / problem for a task; approve / reject for an approval")
+    note: str = Field("", max_length=2000, description="Anything the next person should know (optional)")
+    responder: str = Field("", max_length=200, description="Who you are (recorded as self-declared)")
+    via: Via = Field("prefect-ui", description="Leave as prefect-ui; the gateway and the CLI set their own")
+    vault_path: str = Field("", description="Set by the gateway for secrets: where it stored the value")
+    vault_version: int = Field(0, description="Set by the gateway for secrets: the staged version")
+    answered_at: str = Field("", description="Set by the gateway and the CLI")
+    attestation: str = Field("", description="Set by the gateway only; leave empty")
+
+
+def has_template_markers(text: str) -> bool:
+    """True when *text* holds Jinja markers, which Prefect's server would render inside run_input."""
+    return bool(TEMPLATE_MARKERS.search(text))
+
+
+def attested_fields(flow_run_id: str, key: str, answer: AnswerFields) -> dict[str, object]:
+    data = answer.model_dump()
+    return {"flow_run_id": flow_run_id, "key": key, **{k: data[k] for k in ATTESTED if k in data}}
+
+
+@dataclass(frozen=True)
+class ButtonValue:
+    """What a step's Slack buttons carry. Slack signs the payload it comes back in."""
+
+    run: str
+    key: str
+    kind: Kind
+    requester: str = ""
+
+    def encode(self) -> str:
+        return json.dumps({"run": self.run, "key": self.key, "kind": self.kind, "req": self.requester})
+
+    @classmethod
+    def decode(cls, raw: str) -> ButtonValue:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or not isinstance(data.get("run"), str) or not isinstance(data.get("key"), str):
+            raise ValueError("button value must be a JSON object with run and key")
+        kind = data.get("kind")
+        if kind not in OUTCOMES_BY_KIND:
+            raise ValueError(f"unknown step kind {kind!r}")
+        return cls(run=data["run"], key=data["key"], kind=kind, requester=str(data.get("req") or ""))
+
+
+def _md(text: str) -> str:
+    """Markdown to Slack mrkdwn, for the few forms the guides use."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<\2|\1>", text)
+
+
+def step_blocks(
+    *,
+    title: str,
+    instruction: str,
+    kind: Kind,
+    value: ButtonValue,
+    run_url: str,
+    links: dict[str, str] | None = None,
+    assignee: str = "",
+) -> list[dict[str, Any]]:
+    """The step message: instruction, links, the run in Prefect, a note field, and the buttons."""
+    who = f"<@{assignee}> " if assignee.startswith(("U", "W")) else ""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": (who + _md(instruction))[:3000]}},
+    ]
+    link_text = " · ".join(f"<{url}|{label}>" for label, url in (links or {}).items())
+    context = f"<{run_url}|Open the run in Prefect>" + (f" · {link_text}" if link_text else "")
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "baton_note",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Note (optional)"},
+            "element": {"type": "plain_text_input", "action_id": "note"},
+        }
+    )
+    if kind == "approval":
+        buttons = [("baton_approve", "Approve", "primary"), ("baton_reject", "Reject", "danger")]
+    else:
+        buttons = [("baton_done", "Done", "primary"), ("baton_problem", "Problem", "danger")]
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "baton_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": action,
+                    "text": {"type": "plain_text", "text": label},
+                    "style": style,
+                    "value": value.encode(),
+                }
+                for action, label, style in buttons
+            ],
+        }
+    )
+    return blocks
+
+
+def answered_blocks(*, title: str, instruction: str, status: str) -> list[dict[str, Any]]:
+    """The step message once answered: the buttons are replaced by who answered, when and how."""
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _md(instruction)[:3000]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": status[:2000]}]},
+    ]

@@ -1,0 +1,95 @@
+"""Slack Web API over slack-sdk: post and update Block Kit messages, resolve users and user groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from baton.errors import BatonError
+
+
+class SlackError(BatonError):
+    """A Slack call failed; ``code`` is Slack's error code (e.g. channel_not_found)."""
+
+    def __init__(self, method: str, code: str, hint: str = "") -> None:
+        self.method = method
+        self.code = code
+        super().__init__(f"Slack {method} failed: {code}." + (f" {hint}" if hint else ""))
+
+
+_HINTS = {
+    "channel_not_found": "Check BATON_SLACK_CHANNEL and that the bot is in that channel.",
+    "not_in_channel": "Invite the Baton bot to the channel.",
+    "invalid_auth": "Check BATON_SLACK_BOT_TOKEN.",
+    "not_authed": "Set BATON_SLACK_BOT_TOKEN.",
+    "users_not_found": "No Slack user has that e-mail address.",
+    "missing_scope": "The Slack app lacks a scope; see docs/slack.md for the scopes Baton needs.",
+}
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    channel: str
+    ts: str
+
+
+class SlackClient:
+    """The few Slack methods Baton uses. Retries 429 ``ratelimited`` answers after Retry-After."""
+
+    def __init__(self, token: str, base_url: str = "https://slack.com/api/", *, web: WebClient | None = None) -> None:
+        self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
+        if not any(isinstance(h, RateLimitErrorRetryHandler) for h in self.web.retry_handlers):
+            self.web.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            reply = (
+                self.web.api_call(method, json=kwargs)
+                if method.startswith("chat.")
+                else self.web.api_call(method, params=kwargs)
+            )
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "unknown_error"))
+            raise SlackError(method, code, _HINTS.get(code, "")) from None
+        return dict(reply.data) if isinstance(reply.data, dict) else {}
+
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> SlackMessage:
+        """``chat.postMessage``; *text* is the notification fallback."""
+        args: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        reply = self._call("chat.postMessage", **args)
+        return SlackMessage(channel=str(reply["channel"]), ts=str(reply["ts"]))
+
+    def update(self, message: SlackMessage, text: str, blocks: list[dict[str, Any]]) -> None:
+        """``chat.update`` of a message Baton posted."""
+        self._call("chat.update", channel=message.channel, ts=message.ts, text=text, blocks=blocks)
+
+    def group_member_ids(self, handle: str) -> set[str]:
+        """User ids of the user group whose handle is *handle* (``usergroups.list`` + ``usergroups.users.list``)."""
+        groups = self._call("usergroups.list").get("usergroups", [])
+        match = [g for g in groups if g.get("handle") == handle.lstrip("@")]
+        if not match:
+            raise SlackError("usergroups.list", "usergroup_not_found", f"No user group has the handle @{handle}.")
+        users = self._call("usergroups.users.list", usergroup=match[0]["id"]).get("users", [])
+        return {str(u) for u in users}
+
+    def group_id(self, handle: str) -> str:
+        groups = self._call("usergroups.list").get("usergroups", [])
+        for group in groups:
+            if group.get("handle") == handle.lstrip("@"):
+                return str(group["id"])
+        raise SlackError("usergroups.list", "usergroup_not_found", f"No user group has the handle @{handle}.")
+
+    def user_id_by_email(self, email: str) -> str:
+        """``users.lookupByEmail``."""
+        return str(self._call("users.lookupByEmail", email=email)["user"]["id"])
+
+    def user_email(self, user_id: str) -> str:
+        """``users.info``: the user's e-mail address (empty when Slack does not share it)."""
+        user = self._call("users.info", user=user_id).get("user", {})
+        return str((user.get("profile") or {}).get("email", ""))

@@ -1,0 +1,45 @@
+"""Build an answer the gateway vouches for, and hand it to Prefect."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from clients.humanstep import AnswerFields, attested_fields
+from clients.vault import attestation
+from gateway.prefect_api import PrefectAPI, PrefectAPIError
+
+
+class NotWaiting(Exception):
+    """The run is not paused at this step (answered already, another step, or finished)."""
+
+
+@dataclass
+class Resumer:
+    prefect: PrefectAPI
+    key: bytes
+
+    def check_waiting(self, run_id: str, step_key: str) -> None:
+        state = self.prefect.flow_run(run_id)
+        if state is None:
+            raise NotWaiting(f"there is no run {run_id}")
+        if not state.paused:
+            raise NotWaiting(f"the run is {state.state_name or state.state_type}, not waiting for an answer")
+        if state.pause_key != step_key:
+            raise NotWaiting("the run is waiting at another step; this message is out of date")
+
+    def resume(self, run_id: str, step_key: str, **fields: Any) -> dict[str, Any]:
+        """Check the run waits at *step_key*, attest the answer and resume the run. Returns the run_input."""
+        self.check_waiting(run_id, step_key)
+        fields.setdefault("answered_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        answer = AnswerFields(**fields)
+        mac = attestation.sign(self.key, attested_fields(run_id, step_key, answer))
+        run_input = answer.model_copy(update={"attestation": mac}).model_dump()
+        try:
+            self.prefect.resume(run_id, run_input)
+        except PrefectAPIError as exc:
+            if "not paused" in str(exc).lower() or "REJECT" in str(exc):
+                raise NotWaiting(str(exc)) from None
+            raise
+        return run_input

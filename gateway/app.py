@@ -1,0 +1,127 @@
+"""The gateway's ASGI app (Starlette): wiring only; each route's logic lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from baton import redaction
+from baton.settings import Settings
+from clients.oauth import providers
+from clients.slack import SlackClient
+from clients.vault import Custody, attestation
+from clients.vault.tickets import TicketStore
+from gateway.accesslog import AccessLog
+from gateway.answers import Resumer
+from gateway.deposit import Deposit, PageReply
+from gateway.oauth import OAuthFlow, Redirect
+from gateway.offboarding import OffboardingHook
+from gateway.prefect_api import PrefectAPI
+from gateway.replay import ReplayGuard
+from gateway.slack_actions import SlackActions
+
+log = logging.getLogger("baton.gateway")
+
+
+@dataclass
+class Gateway:
+    slack_actions: SlackActions | None
+    deposit: Deposit
+    oauth: OAuthFlow
+    hook: OffboardingHook
+
+
+def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Gateway:
+    resumer = Resumer(prefect=PrefectAPI(str(settings.prefect_api_url)), key=attestation.ensure_key(custody))
+    tickets = TicketStore(custody, ttl_seconds=settings.gateway_ticket_ttl_seconds)
+    actions = None
+    if settings.slack_signing_secret is not None:
+        secret = settings.slack_signing_secret.get_secret_value()
+        redaction.register(secret)
+        actions = SlackActions(
+            verifier=SignatureVerifier(secret),
+            replay=ReplayGuard(),
+            resumer=resumer,
+            slack=slack,
+            approver_group=settings.slack_approver_group,
+        )
+    hook_secret = settings.gateway_hook_secret.get_secret_value() if settings.gateway_hook_secret else None
+    if hook_secret:
+        redaction.register(hook_secret)
+    return Gateway(
+        slack_actions=actions,
+        deposit=Deposit(tickets=tickets, custody=custody, resumer=resumer),
+        oauth=OAuthFlow(
+            providers=providers(settings),
+            tickets=tickets,
+            custody=custody,
+            resumer=resumer,
+            gateway_url=str(settings.gateway_url),
+        ),
+        hook=OffboardingHook(secret=hook_secret, prefect=resumer.prefect, deployment=settings.offboarding_deployment),
+    )
+
+
+def _page(reply: PageReply) -> Response:
+    return HTMLResponse(reply.html, status_code=reply.status, headers={"Cache-Control": "no-store"})
+
+
+def create_app(gateway: Gateway) -> AccessLog:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def slack_actions(request: Request) -> Response:
+        if gateway.slack_actions is None:
+            return JSONResponse({"error": "Slack is off: set BATON_SLACK_SIGNING_SECRET"}, status_code=503)
+        body = await request.body()
+        reply = await run_in_threadpool(gateway.slack_actions.handle, body, dict(request.headers))
+        return JSONResponse(reply.body, status_code=reply.status)
+
+    async def deposit(request: Request) -> Response:
+        token = request.path_params["ticket"]
+        if request.method == "GET":
+            return _page(await run_in_threadpool(gateway.deposit.form, token, str(request.url.path)))
+        form = await request.form()
+        secret = form.get("secret")
+        return _page(await run_in_threadpool(gateway.deposit.submit, token, secret if isinstance(secret, str) else ""))
+
+    async def oauth_start(request: Request) -> Response:
+        reply = await run_in_threadpool(
+            gateway.oauth.start, request.path_params["provider"], request.query_params.get("ticket", "")
+        )
+        if isinstance(reply, Redirect):
+            return RedirectResponse(reply.location, status_code=302)
+        return _page(reply)
+
+    async def oauth_callback(request: Request) -> Response:
+        params = dict(request.query_params)
+        return _page(await run_in_threadpool(gateway.oauth.callback, request.path_params["provider"], params))
+
+    async def offboarding(request: Request) -> Response:
+        body = await request.body()
+        reply = await run_in_threadpool(gateway.hook.handle, body, dict(request.headers))
+        return JSONResponse(reply.body, status_code=reply.status)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse({"error": "internal error; see the gateway log"}, status_code=500)
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/slack/actions", slack_actions, methods=["POST"]),
+            Route("/deposit/{ticket}", deposit, methods=["GET", "POST"]),
+            Route("/oauth/{provider}/start", oauth_start),
+            Route("/oauth/{provider}/callback", oauth_callback),
+            Route("/hooks/offboarding", offboarding, methods=["POST"]),
+        ],
+        exception_handlers={Exception: server_error},
+    )
+    return AccessLog(app)

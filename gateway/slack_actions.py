@@ -1,0 +1,158 @@
+"""``POST /slack/actions``: a signed Slack button click resumes the step it belongs to.
+
+Order of checks: signature and timestamp (slack-sdk's SignatureVerifier), replay, payload shape,
+the clicker's rights (approver group; no self-approval), template text in the note, the run still
+waiting at that step; then the gateway builds run_input itself, attests it and resumes the run.
+Every refusal answers Slack with an ephemeral message (or 400/401 for requests not from Slack) and
+resumes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ValidationError
+from slack_sdk.signature import SignatureVerifier
+
+from clients.humanstep import ACTION_IDS, OUTCOMES_BY_KIND, ButtonValue, answered_blocks, has_template_markers
+from clients.slack import SlackClient, SlackError, SlackMessage
+from gateway.answers import NotWaiting, Resumer
+from gateway.prefect_api import PrefectAPIError
+from gateway.replay import ReplayGuard
+
+log = logging.getLogger("baton.gateway")
+MAX_AGE = 300
+
+
+class _User(BaseModel):
+    id: str
+    username: str = ""
+
+
+class _Action(BaseModel):
+    action_id: str
+    value: str = ""
+
+
+class _Container(BaseModel):
+    message_ts: str = ""
+    channel_id: str = ""
+
+
+class _Payload(BaseModel):
+    type: str
+    user: _User
+    actions: list[_Action]
+    container: _Container = _Container()
+    state: dict[str, Any] = {}
+    message: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+
+def _ephemeral(text: str) -> Reply:
+    return Reply(200, {"response_type": "ephemeral", "replace_original": False, "text": text})
+
+
+def _note(payload: _Payload) -> str:
+    values = (payload.state or {}).get("values") or {}
+    block = values.get("baton_note") or {}
+    field = block.get("note") or {}
+    return str(field.get("value") or "")
+
+
+@dataclass
+class SlackActions:
+    verifier: SignatureVerifier
+    replay: ReplayGuard
+    resumer: Resumer
+    slack: SlackClient | None
+    approver_group: str
+
+    def handle(self, body: bytes, headers: dict[str, str]) -> Reply:
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        try:
+            age = abs(time.time() - int(timestamp))
+        except ValueError:
+            return Reply(401, {"error": "missing or malformed X-Slack-Request-Timestamp"})
+        if age > MAX_AGE:
+            return Reply(401, {"error": "stale request: timestamp older than 5 minutes"})
+        if not self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+            return Reply(401, {"error": "invalid signature"})
+        if not self.replay.first_time(signature):
+            return Reply(409, {"error": "replayed request"})
+        try:
+            raw = parse_qs(body.decode("utf-8"), strict_parsing=True)["payload"][0]
+            payload = _Payload.model_validate(json.loads(raw))
+            if payload.type != "block_actions" or not payload.actions:
+                raise ValueError("not a block_actions payload")
+            action = payload.actions[0]
+            outcome = ACTION_IDS[action.action_id]
+            value = ButtonValue.decode(action.value)
+        except (KeyError, ValueError, ValidationError, UnicodeDecodeError):
+            return Reply(400, {"error": "malformed payload"})
+        if outcome not in OUTCOMES_BY_KIND[value.kind]:
+            return Reply(400, {"error": "this button does not belong to that kind of step"})
+        clicker = payload.user.id
+        note = _note(payload)
+        if has_template_markers(note):
+            return _ephemeral("Your note holds template markers ({{, {%, {#); remove them and click again.")
+        if value.kind == "approval" and outcome == "approve":
+            refusal = self._approval_refusal(clicker, value)
+            if refusal:
+                return _ephemeral(refusal)
+        try:
+            self.resumer.resume(value.run, value.key, outcome=outcome, note=note, responder=clicker, via="slack")
+        except NotWaiting as exc:
+            return _ephemeral(f"Nothing to do: {exc}.")
+        except PrefectAPIError as exc:
+            log.warning("resume of run %s failed: %s", value.run, exc)
+            return _ephemeral("Baton could not reach Prefect to resume the run; try again in a minute.")
+        self._mark_answered(payload, outcome, clicker)
+        log.info("run %s step %s: %s by %s via slack", value.run, value.key, outcome, clicker)
+        return Reply(200, {})
+
+    def _approval_refusal(self, clicker: str, value: ButtonValue) -> str:
+        if self.slack is None:
+            return "Approvals need Slack user groups, and the gateway has no Slack token."
+        try:
+            approvers = self.slack.group_member_ids(self.approver_group)
+        except SlackError as exc:
+            return f"Baton could not read @{self.approver_group}: {exc}"
+        if clicker not in approvers:
+            return f"Only members of @{self.approver_group} may approve."
+        requester = value.requester
+        if requester and "@" in requester:
+            try:
+                requester = self.slack.user_id_by_email(requester)
+            except SlackError:
+                requester = value.requester
+        if requester and clicker == requester:
+            return "You requested this rotation, so someone else must approve it (four eyes)."
+        return ""
+
+    def _mark_answered(self, payload: _Payload, outcome: str, clicker: str) -> None:
+        if self.slack is None or not payload.container.message_ts:
+            return
+        blocks = payload.message.get("blocks") or []
+        title = next((b["text"]["text"] for b in blocks if b.get("type") == "header"), "Step")
+        instruction = next((b["text"]["text"] for b in blocks if b.get("type") == "section"), "")
+        status = f"*{outcome.capitalize()}* by <@{clicker}> at {time.strftime('%H:%M')}: resuming the run..."
+        try:
+            self.slack.update(
+                SlackMessage(payload.container.channel_id, payload.container.message_ts),
+                f"{title}: {outcome}",
+                answered_blocks(title=title, instruction=instruction, status=status),
+            )
+        except SlackError as exc:
+            log.warning("could not update the Slack message: %s", exc)
