@@ -30,6 +30,7 @@ ACTION_IDS: dict[str, str] = {
     "baton_approve": "approve",
     "baton_reject": "reject",
 }
+LINK_ACTION = "baton_link"  # a URL button: Slack still reports the click, the gateway only acks it
 ATTESTED = ("flow_run_id", "key", "outcome", "note", "responder", "via", "vault_path", "vault_version", "answered_at")
 TEMPLATE_MARKERS = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
 
@@ -95,8 +96,12 @@ def step_blocks(
     run_url: str,
     links: dict[str, str] | None = None,
     assignee: str = "",
+    secure_link: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The step message: instruction, links, the run in Prefect, a note field, and the buttons."""
+    """The step message: instruction, links, the run in Prefect, a note field, and the buttons.
+
+    A secret step gets a link button to its one-time page (*secure_link*: label, url) instead of Done.
+    """
     who = f"<@{assignee}> " if assignee.startswith(("U", "W")) else ""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
@@ -116,24 +121,25 @@ def step_blocks(
     )
     if kind == "approval":
         buttons = [("baton_approve", "Approve", "primary"), ("baton_reject", "Reject", "danger")]
+    elif kind == "secret":
+        buttons = [("baton_problem", "Problem", "danger")]
     else:
         buttons = [("baton_done", "Done", "primary"), ("baton_problem", "Problem", "danger")]
-    blocks.append(
+    elements: list[dict[str, Any]] = [
         {
-            "type": "actions",
-            "block_id": "baton_actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": action,
-                    "text": {"type": "plain_text", "text": label},
-                    "style": style,
-                    "value": value.encode(),
-                }
-                for action, label, style in buttons
-            ],
+            "type": "button",
+            "action_id": action,
+            "text": {"type": "plain_text", "text": label},
+            "style": style,
+            "value": value.encode(),
         }
-    )
+        for action, label, style in buttons
+    ]
+    if secure_link is not None:
+        label, url = secure_link
+        link_button = {"type": "button", "action_id": LINK_ACTION, "text": {"type": "plain_text", "text": label}}
+        elements.insert(0, link_button | {"url": url, "style": "primary"})
+    blocks.append({"type": "actions", "block_id": "baton_actions", "elements": elements})
     return blocks
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from clients.humanstep import (
 )
 from clients.slack import SlackError, SlackMessage
 from clients.vault import attestation
+from clients.vault.tickets import TicketStore
 from flows.reminders import Action, WaitPolicy
 from flows.services import Services, services
 
@@ -78,6 +80,7 @@ class _Step:
     assignee: str
     state_if_expired: str
     policy: WaitPolicy
+    link: Callable[[], tuple[str, str]] | None = None
     message: SlackMessage | None = None
     posted_at: float = field(default_factory=time.time)
 
@@ -124,6 +127,7 @@ def _post(svc: Services, step: _Step, run_id: str, thread_ts: str | None) -> Sla
         value=value,
         run_url=svc.run_url(run_id),
         assignee=step.assignee,
+        secure_link=step.link() if step.link else None,
     )
     message = svc.slack.post(svc.settings.slack_channel, f"{step.title}: action needed", blocks, thread_ts)
     create_flow_run_input(
@@ -272,6 +276,7 @@ def human_step(
     policy: WaitPolicy | None = None,
     state_if_expired: str = "Nothing was changed by this step.",
     max_refusals: int = 5,
+    link: Callable[[], tuple[str, str]] | None = None,
 ) -> HumanResult:
     """Ask a person to do *instruction* and wait for their answer; see the module docstring."""
     svc = services()
@@ -279,6 +284,7 @@ def human_step(
     step = _Step(
         key=key, title=title, instruction=instruction, kind=kind, requester=requested_by,
         assignee=_slack_user(svc, assignee), state_if_expired=state_if_expired, policy=policy or WaitPolicy(),
+        link=link,
     )  # fmt: skip
     step.message = _post(svc, step, run_id, thread_ts)
     logger = get_run_logger()
@@ -303,3 +309,43 @@ def human_step(
         _record(svc, step, run_id, result)
         return result
     raise HumanStepTimedOut(f"too many refused answers to '{title}'; {state_if_expired}")
+
+
+def secret_step(
+    key: str,
+    *,
+    title: str,
+    instruction: str,
+    vault_path: str,
+    field: str = "value",
+    oauth_provider: str | None = None,
+    assignee: str = "",
+    requested_by: str = "",
+    thread_ts: str | None = None,
+    policy: WaitPolicy | None = None,
+    state_if_expired: str = "Nothing was changed by this step.",
+) -> HumanResult:
+    """A human step whose answer is a secret: the person gets a one-time link (a deposit page, or an
+    OAuth consent through the gateway); the secret goes straight into Vault (staged) and the flow gets
+    back only the Vault path and version. Nothing secret passes through Prefect or Slack."""
+    svc = services()
+    run_id, _ = _run()
+    svc.custody.check_path(vault_path, "secret_step")
+    gateway = str(svc.settings.gateway_url).rstrip("/")
+
+    def link() -> tuple[str, str]:
+        tickets = TicketStore(svc.custody, ttl_seconds=svc.settings.gateway_ticket_ttl_seconds)
+        if oauth_provider:
+            token = tickets.issue("oauth", run=run_id, step=key, vault_path=vault_path, provider=oauth_provider)
+            return (
+                f"Sign in to {oauth_provider.capitalize()}",
+                f"{gateway}/oauth/{oauth_provider}/start?ticket={token}",
+            )
+        token = tickets.issue("deposit", run=run_id, step=key, vault_path=vault_path, field=field, label=title)
+        return ("Open the deposit page", f"{gateway}/deposit/{token}")
+
+    return human_step(
+        key, title=title, kind="secret", assignee=assignee, requested_by=requested_by, thread_ts=thread_ts,
+        policy=policy, state_if_expired=state_if_expired, link=link,
+        instruction=instruction + "\n\nUse the one-time link in Slack: the secret goes straight into Vault.",
+    )  # fmt: skip

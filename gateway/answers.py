@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,21 +21,24 @@ class Resumer:
     prefect: PrefectAPI
     key: bytes
 
-    def check_waiting(self, run_id: str, step_key: str) -> None:
+    def check_waiting(self, run_id: str, step_key: str) -> str:
+        """The pause key the run waits at (the step's key, or a retry of it: ``<key>-r<n>``)."""
         state = self.prefect.flow_run(run_id)
         if state is None:
             raise NotWaiting(f"there is no run {run_id}")
         if not state.paused:
             raise NotWaiting(f"the run is {state.state_name or state.state_type}, not waiting for an answer")
-        if state.pause_key != step_key:
+        key = state.pause_key or ""
+        if key != step_key and not re.fullmatch(re.escape(step_key) + r"-r\d+", key):
             raise NotWaiting("the run is waiting at another step; this message is out of date")
+        return key
 
     def resume(self, run_id: str, step_key: str, **fields: Any) -> dict[str, Any]:
         """Check the run waits at *step_key*, attest the answer and resume the run. Returns the run_input."""
-        self.check_waiting(run_id, step_key)
+        pause_key = self.check_waiting(run_id, step_key)
         fields.setdefault("answered_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         answer = AnswerFields(**fields)
-        mac = attestation.sign(self.key, attested_fields(run_id, step_key, answer))
+        mac = attestation.sign(self.key, attested_fields(run_id, pause_key, answer))
         run_input = answer.model_copy(update={"attestation": mac}).model_dump()
         try:
             self.prefect.resume(run_id, run_input)

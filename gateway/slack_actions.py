@@ -19,7 +19,14 @@ from urllib.parse import parse_qs
 from pydantic import BaseModel, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
-from clients.humanstep import ACTION_IDS, OUTCOMES_BY_KIND, ButtonValue, answered_blocks, has_template_markers
+from clients.humanstep import (
+    ACTION_IDS,
+    LINK_ACTION,
+    OUTCOMES_BY_KIND,
+    ButtonValue,
+    answered_blocks,
+    has_template_markers,
+)
 from clients.slack import SlackClient, SlackError, SlackMessage
 from gateway.answers import NotWaiting, Resumer
 from gateway.prefect_api import PrefectAPIError
@@ -97,6 +104,8 @@ class SlackActions:
             if payload.type != "block_actions" or not payload.actions:
                 raise ValueError("not a block_actions payload")
             action = payload.actions[0]
+            if action.action_id == LINK_ACTION:
+                return Reply(200, {})
             outcome = ACTION_IDS[action.action_id]
             value = ButtonValue.decode(action.value)
         except (KeyError, ValueError, ValidationError, UnicodeDecodeError):

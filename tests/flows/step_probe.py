@@ -8,7 +8,7 @@ import sys
 import httpx
 from prefect import flow, task
 
-from flows.human import human_step
+from flows.human import human_step, secret_step
 from flows.reminders import WaitPolicy
 
 
@@ -19,10 +19,27 @@ def touch_sandbox(url: str) -> int:
 
 
 @flow(name="step-probe")
-def step_probe(kind: str = "task", admin_url: str = "", requested_by: str = "", deadline: float = 600) -> dict:  # type: ignore[type-arg]
+def step_probe(  # type: ignore[type-arg]
+    kind: str = "task", admin_url: str = "", requested_by: str = "", deadline: float = 600,
+    vault_path: str = "", oauth_provider: str = "",
+) -> dict:  # fmt: skip
     if admin_url:
         touch_sandbox(admin_url)
     policy = WaitPolicy(remind_every=max(deadline / 4, 0.5), escalate_after=deadline / 2, deadline=deadline)
+    if kind == "secret":
+        result = secret_step(
+            "probe-secret",
+            title="Copy the API access token",
+            instruction="In Jira, open the connection's menu > **API Access token** > Copy.",
+            vault_path=vault_path,
+            field="api_token",
+            oauth_provider=oauth_provider or None,
+            assignee="bob@acme.example",
+            policy=policy,
+        )
+        if admin_url:
+            touch_sandbox(admin_url)
+        return result.__dict__
     result = human_step(
         "probe",
         title="Log out of Salesforce",
@@ -43,5 +60,6 @@ if __name__ == "__main__":
     out = step_probe(
         kind=args.get("kind", "task"), admin_url=args.get("admin_url", ""),
         requested_by=args.get("requested_by", ""), deadline=float(args.get("deadline", 600)),
+        vault_path=args.get("vault_path", ""), oauth_provider=args.get("oauth_provider", ""),
     )  # fmt: skip
     print("RESULT=" + json.dumps(out))
