@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
@@ -18,7 +19,7 @@ from clients.oauth import providers
 from clients.slack import SlackClient
 from clients.vault import Custody, attestation
 from clients.vault.tickets import TicketStore
-from gateway.accesslog import AccessLog
+from gateway.accesslog import AccessLog, safe_path
 from gateway.answers import Resumer
 from gateway.deposit import Deposit, PageReply
 from gateway.oauth import OAuthFlow, Redirect
@@ -88,9 +89,9 @@ def create_app(gateway: Gateway) -> AccessLog:
         token = request.path_params["ticket"]
         if request.method == "GET":
             return _page(await run_in_threadpool(gateway.deposit.form, token, str(request.url.path)))
-        form = await request.form()
-        secret = form.get("secret")
-        return _page(await run_in_threadpool(gateway.deposit.submit, token, secret if isinstance(secret, str) else ""))
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        secret = (form.get("secret") or [""])[0]
+        return _page(await run_in_threadpool(gateway.deposit.submit, token, secret))
 
     async def oauth_start(request: Request) -> Response:
         reply = await run_in_threadpool(
@@ -110,7 +111,8 @@ def create_app(gateway: Gateway) -> AccessLog:
         return JSONResponse(reply.body, status_code=reply.status)
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        path = safe_path(request.url.path, request.url.query)
+        log.error("unhandled error on %s %s: %s", request.method, path, type(exc).__name__)
         return JSONResponse({"error": "internal error; see the gateway log"}, status_code=500)
 
     app = Starlette(

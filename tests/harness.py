@@ -24,6 +24,7 @@ from flows.services import custody_from, slack_from
 from gateway.app import build, create_app
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
+from tests.flows.offboarding_probe import register_deployment
 
 ROOT = Path(__file__).parents[1]
 
@@ -59,6 +60,7 @@ def baton_env(
         "BATON_INTERCOM_API_URL": sandbox.urls["intercom"],
         "BATON_INTERCOM_APP_URL": sandbox.urls["intercom"],
         "BATON_JOTFORM_API_URL": sandbox.urls["jotform"],
+        "BATON_OFFBOARDING_DEPLOYMENT": register_deployment(),  # what POST /hooks/offboarding starts
         **prefect_server.client_env(),
     }
     return env
@@ -95,7 +97,9 @@ def gateway(baton_env: dict[str, str], sandbox: Sandbox, gateway_port: int) -> I
     for name in ("baton", "uvicorn"):
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(logging.INFO)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=gateway_port, log_level="info"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=gateway_port, log_level="info", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{gateway_port}"
