@@ -132,6 +132,7 @@ class Sandbox:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            timeout_graceful_shutdown=1,
             ssl_certfile=str(self.certs.cert) if host.tls and self.certs else None,
             ssl_keyfile=str(self.certs.key) if host.tls and self.certs else None,
         )
