@@ -118,11 +118,12 @@ def gateway(baton_env: dict[str, str], sandbox: Sandbox, gateway_port: int) -> I
 class FlowProcess:
     """A flow script run in its own process (as a worker would), with its output kept."""
 
-    def __init__(self, script: str, env: dict[str, str], *args: str) -> None:
+    def __init__(self, script: str | Path, env: dict[str, str], *args: str) -> None:
+        path = Path(script) if Path(script).is_absolute() else ROOT / "tests" / "flows" / script
         self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"baton-flow-{os.getpid()}-{time.monotonic_ns()}.log"
         full = {**os.environ, **env, "PREFECT_LOGGING_LEVEL": "INFO"}
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "flows" / script), *args],
+            [sys.executable, str(path), *args],
             env=full, cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
 
