@@ -69,7 +69,7 @@ def main() -> None:
             port=port,
             log_level="warning",
             access_log=False,
-        )  # fmt: skip
+        )
     )
     threading.Thread(target=server.run, daemon=True).start()
     slack.set_request_url(f"http://127.0.0.1:{port}/slack/actions")
