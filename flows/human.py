@@ -36,7 +36,7 @@ from clients.slack import SlackError, SlackMessage
 from clients.vault import attestation
 from clients.vault.tickets import TicketStore
 from flows.reminders import Action, WaitPolicy
-from flows.services import Services, services
+from tasks.services import Services, services
 
 
 class HumanAnswer(RunInput, AnswerFields):

@@ -10,7 +10,7 @@ import uvicorn
 from baton import redaction
 from baton.errors import BatonError
 from baton.settings import load_settings
-from flows.services import custody_from, slack_from
+from clients.factory import custody_from, slack_from
 from gateway.app import build, create_app
 
 cli = typer.Typer(add_completion=False, help=__doc__)

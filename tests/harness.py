@@ -20,7 +20,7 @@ import uvicorn
 
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
 from baton.settings import Settings
-from flows.services import custody_from, slack_from
+from clients.factory import custody_from, slack_from
 from gateway.app import build, create_app
 from sandbox.server import Sandbox
 from sandbox.slack import state_of

@@ -1,28 +1,13 @@
-"""What flows talk to, built once per process from settings: Slack, Vault custody, links."""
+"""Build clients from settings (no Prefect here: the gateway uses this too)."""
 
 from __future__ import annotations
-
-import functools
-from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from baton import redaction
-from baton.settings import Settings, load_settings
+from baton.settings import Settings
 from clients.slack import SlackClient
 from clients.vault import Custody, VaultAuth, connect
-
-
-@dataclass
-class Services:
-    settings: Settings
-    slack: SlackClient | None
-    custody: Custody
-
-    def run_url(self, flow_run_id: str) -> str:
-        """The run's page in the Prefect UI."""
-        base = str(self.settings.prefect_ui_url or str(self.settings.prefect_api_url).rstrip("/").removesuffix("/api"))
-        return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}"
 
 
 def vault_auth(settings: Settings) -> VaultAuth:
@@ -46,10 +31,3 @@ def slack_from(settings: Settings) -> SlackClient | None:
         return None
     redaction.register(token.get_secret_value())
     return SlackClient(token.get_secret_value(), str(settings.slack_base_url))
-
-
-@functools.cache
-def services() -> Services:
-    settings = load_settings()
-    redaction.install()
-    return Services(settings=settings, slack=slack_from(settings), custody=custody_from(settings))

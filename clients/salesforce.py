@@ -1,0 +1,193 @@
+"""Salesforce over simple-salesforce: the few objects the guides touch, with typed errors.
+
+Seams (no patching): ``session=`` is a ``requests.Session``; when the login host is not Salesforce's
+own (the sandbox), a transport adapter sends ``https://login.salesforce.com`` there. ``trust_env`` is
+off so that ``REQUESTS_CA_BUNDLE`` cannot override the CA bundle given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError as SFError
+
+from baton import redaction
+from baton.errors import BatonError
+
+API_VERSION = "59.0"
+RETRYABLE = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW"}
+HINTS = {
+    "INSUFFICIENT_ACCESS_OR_READONLY": "Baton's Salesforce user needs the 'Manage Users' permission.",
+    "API_DISABLED_FOR_ORG": "The user's profile needs 'API Enabled'.",
+    "API_CURRENTLY_DISABLED": "The user's profile needs 'API Enabled'.",
+    "LICENSE_LIMIT_EXCEEDED": "No licence seat is left: free one or buy more, then run the flow again.",
+    "DUPLICATE_USERNAME": "Usernames are unique across all Salesforce orgs; choose another username.",
+    "INVALID_LOGIN": "Check the username, the password and the security token.",
+    "INVALID_SESSION_ID": "The session expired; Baton logs in again on the next try.",
+}
+
+
+class SalesforceError(BatonError):
+    """A Salesforce call failed. ``code`` is Salesforce's errorCode; ``retryable`` for limits and 503."""
+
+    def __init__(self, what: str, code: str, message: str, status: int = 0, fields: list[str] | None = None) -> None:
+        self.code = code
+        self.status = status
+        self.fields = list(fields or [])
+        self.retryable = code in RETRYABLE or status == 503
+        hint = HINTS.get(code, "")
+        on = f" (fields: {', '.join(self.fields)})" if self.fields else ""
+        super().__init__(f"Salesforce {what} failed: {code}: {message}{on}." + (f" {hint}" if hint else ""))
+
+
+class _LoginHostAdapter(HTTPAdapter):
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self._target = urlsplit(base_url)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        if parts.hostname == "login.salesforce.com":
+            request.url = urlunsplit((self._target.scheme, self._target.netloc, parts.path, parts.query, ""))
+        return super().send(request, *args, **kwargs)
+
+
+def make_session(login_url: str, ca_file: str | None) -> requests.Session:
+    """A requests session for Salesforce; sends login.salesforce.com to *login_url* when it differs."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_file or True
+    if urlsplit(login_url).hostname != "login.salesforce.com":
+        session.mount("https://login.salesforce.com", _LoginHostAdapter(login_url))
+    return session
+
+
+def _translate(what: str, exc: Exception) -> SalesforceError:
+    if isinstance(exc, SalesforceAuthenticationFailed):
+        return SalesforceError(what, str(exc.code), str(exc.message), 401)
+    if isinstance(exc, SFError):
+        content = exc.content
+        first: Any = content[0] if isinstance(content, list) and content else {}
+        if not isinstance(first, dict):
+            first = {}
+        return SalesforceError(
+            what, str(first.get("errorCode", "UNKNOWN")), str(first.get("message", "")), exc.status, first.get("fields")
+        )
+    if isinstance(exc, requests.RequestException):
+        return SalesforceError(what, "SERVER_UNAVAILABLE", f"no answer ({type(exc).__name__})", 503)
+    raise exc
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    username: str
+    org_id: str
+
+
+class SalesforceClient:
+    """One authenticated connection. Methods name the REST resource they call."""
+
+    def __init__(self, sf: Salesforce) -> None:
+        self.sf = sf
+
+    # -- connecting -------------------------------------------------------------------------
+    @classmethod
+    def with_token(cls, instance_url: str, access_token: str, *, session: requests.Session) -> SalesforceClient:
+        redaction.register(access_token)
+        return cls(Salesforce(instance_url=instance_url, session_id=access_token, session=session, version=API_VERSION))
+
+    @classmethod
+    def client_credentials(
+        cls, login_url: str, client_id: str, client_secret: str, *, session: requests.Session
+    ) -> SalesforceClient:
+        """``POST /services/oauth2/token`` grant_type=client_credentials (Baton's connected app, run-as user)."""
+        reply = cls._token(login_url, session, {"grant_type": "client_credentials"}, auth=(client_id, client_secret))
+        return cls.with_token(reply["instance_url"], reply["access_token"], session=session)
+
+    @classmethod
+    def password_login(
+        cls, login_url: str, username: str, password: str, security_token: str, *, session: requests.Session
+    ) -> SalesforceClient:
+        """SOAP ``login`` (``/services/Soap/u/59.0``) with password + security token."""
+        redaction.register(password, security_token)
+        try:
+            sf = Salesforce(
+                username=username, password=password, security_token=security_token, session=session,
+                domain="login", version=API_VERSION,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - translated or re-raised
+            raise _translate("login", exc) from None
+        return cls(sf)
+
+    @staticmethod
+    def _token(
+        login_url: str, session: requests.Session, data: dict[str, str], auth: tuple[str, str] | None = None
+    ) -> dict[str, Any]:
+        try:
+            reply = session.post(f"{login_url.rstrip('/')}/services/oauth2/token", data=data, auth=auth, timeout=15)
+        except requests.RequestException as exc:
+            raise _translate("token", exc) from None
+        body = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else {}
+        if reply.status_code != 200:
+            raise SalesforceError(
+                "token",
+                str(body.get("error", reply.status_code)),
+                str(body.get("error_description", "")),
+                reply.status_code,
+            )
+        redaction.register(*(str(v) for k, v in body.items() if "token" in k))
+        return dict(body)
+
+    # -- calls ------------------------------------------------------------------------------
+    def _do(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (SFError, requests.RequestException) as exc:
+            raise _translate(what, exc) from None
+
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """``GET /query`` with paging (query_all)."""
+        reply = self._do("query", self.sf.query_all, soql)
+        return [dict(r) for r in reply["records"]]
+
+    def one(self, soql: str) -> dict[str, Any] | None:
+        rows = self.query(soql)
+        return rows[0] if rows else None
+
+    def create(self, sobject: str, fields: dict[str, Any]) -> str:
+        """``POST /sobjects/<sobject>/``; returns the new Id."""
+        reply = self._do(f"create {sobject}", getattr(self.sf, sobject).create, fields)
+        return str(reply["id"])
+
+    def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        """``PATCH /sobjects/<sobject>/<id>``."""
+        self._do(f"update {sobject}", getattr(self.sf, sobject).update, record_id, fields)
+
+    def set_password(self, user_id: str, password: str) -> None:
+        """``POST /sobjects/User/<id>/password``."""
+        redaction.register(password)
+        self._do("set password", self.sf.set_password, user_id, password)
+
+    def identity(self) -> Identity:
+        """``GET /services/oauth2/userinfo`` for the connection's own user."""
+        url = f"https://{self.sf.sf_instance}/services/oauth2/userinfo"
+        try:
+            reply = self.sf.session.get(url, headers={"Authorization": f"Bearer {self.sf.session_id}"}, timeout=15)
+        except requests.RequestException as exc:
+            raise _translate("userinfo", exc) from None
+        if reply.status_code != 200:
+            raise SalesforceError("userinfo", "INVALID_SESSION_ID", f"HTTP {reply.status_code}", reply.status_code)
+        data = reply.json()
+        return Identity(user_id=str(data["user_id"]), username=str(data.get("preferred_username", "")),
+                        org_id=str(data.get("organization_id", "")))  # fmt: skip
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal: backslash and quote escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
