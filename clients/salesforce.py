@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError as SFError
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.exceptions import SalesforceError as SFError
 
 from baton import redaction
 from baton.errors import BatonError

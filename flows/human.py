@@ -81,6 +81,7 @@ class _Step:
     state_if_expired: str
     policy: WaitPolicy
     link: Callable[[], tuple[str, str]] | None = None
+    extra_links: Callable[[], dict[str, str]] | None = None
     message: SlackMessage | None = None
     posted_at: float = field(default_factory=time.time)
 
@@ -128,6 +129,7 @@ def _post(svc: Services, step: _Step, run_id: str, thread_ts: str | None) -> Sla
         run_url=svc.run_url(run_id),
         assignee=step.assignee,
         secure_link=step.link() if step.link else None,
+        links=step.extra_links() if step.extra_links else None,
     )
     message = svc.slack.post(svc.settings.slack_channel, f"{step.title}: action needed", blocks, thread_ts)
     create_flow_run_input(
@@ -277,14 +279,19 @@ def human_step(
     state_if_expired: str = "Nothing was changed by this step.",
     max_refusals: int = 5,
     link: Callable[[], tuple[str, str]] | None = None,
+    extra_links: Callable[[], dict[str, str]] | None = None,
 ) -> HumanResult:
-    """Ask a person to do *instruction* and wait for their answer; see the module docstring."""
+    """Ask a person to do *instruction* and wait for their answer; see the module docstring.
+
+    *link* and *extra_links* are called only when the Slack message is posted (once per step, even
+    across a suspend and a rerun), so one-time links are issued once.
+    """
     svc = services()
     run_id, deployment = _run()
     step = _Step(
         key=key, title=title, instruction=instruction, kind=kind, requester=requested_by,
         assignee=_slack_user(svc, assignee), state_if_expired=state_if_expired, policy=policy or WaitPolicy(),
-        link=link,
+        link=link, extra_links=extra_links,
     )  # fmt: skip
     step.message = _post(svc, step, run_id, thread_ts)
     logger = get_run_logger()
@@ -324,6 +331,7 @@ def secret_step(
     thread_ts: str | None = None,
     policy: WaitPolicy | None = None,
     state_if_expired: str = "Nothing was changed by this step.",
+    extra_links: Callable[[], dict[str, str]] | None = None,
 ) -> HumanResult:
     """A human step whose answer is a secret: the person gets a one-time link (a deposit page, or an
     OAuth consent through the gateway); the secret goes straight into Vault (staged) and the flow gets
@@ -346,6 +354,45 @@ def secret_step(
 
     return human_step(
         key, title=title, kind="secret", assignee=assignee, requested_by=requested_by, thread_ts=thread_ts,
-        policy=policy, state_if_expired=state_if_expired, link=link,
+        policy=policy, state_if_expired=state_if_expired, link=link, extra_links=extra_links,
         instruction=instruction + "\n\nUse the one-time link in Slack: the secret goes straight into Vault.",
     )  # fmt: skip
+
+
+def reveal_link(vault_path: str, version: int, field: str, label: str) -> Callable[[], dict[str, str]]:
+    """A factory for a one-time page that shows one Vault value to the person (e.g. a generated password)."""
+
+    def make() -> dict[str, str]:
+        svc = services()
+        run_id, _ = _run()
+        tickets = TicketStore(svc.custody, ttl_seconds=svc.settings.gateway_ticket_ttl_seconds)
+        token = tickets.issue("reveal", run=run_id, step="reveal", vault_path=vault_path, field=field, label=label,
+                              extra=str(version))  # fmt: skip
+        return {label: f"{str(svc.settings.gateway_url).rstrip('/')}/reveal/{token}"}
+
+    return make
+
+
+def thread(title: str) -> str | None:
+    """The run's Slack thread (its first message), posted once per run even across suspends."""
+    svc = services()
+    meta = _read_meta("thread")
+    if meta and meta.get("ts"):
+        return str(meta["ts"])
+    if svc.slack is None:
+        return None
+    run_id, _ = _run()
+    text = f"{title} · <{svc.run_url(run_id)}|run in Prefect>"
+    message = svc.slack.post(
+        svc.settings.slack_channel, title, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    )
+    create_flow_run_input(key="baton-step-thread", value={"channel": message.channel, "ts": message.ts})
+    return message.ts
+
+
+def say(thread_ts: str | None, text: str) -> None:
+    """A line in the run's Slack thread (no secrets: ids, names and Vault references only)."""
+    svc = services()
+    if svc.slack is not None and thread_ts:
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+        svc.slack.post(svc.settings.slack_channel, text[:150], blocks, thread_ts=thread_ts)

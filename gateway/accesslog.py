@@ -10,11 +10,11 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("baton.gateway.access")
-_TICKET = re.compile(r"^/deposit/[^/]+")
+_TICKET = re.compile(r"^/(deposit|reveal)/[^/]+")
 
 
 def safe_path(path: str, query: str) -> str:
-    path = _TICKET.sub("/deposit/***", path)
+    path = _TICKET.sub(lambda m: f"/{m.group(1)}/***", path)
     return path + ("?***" if query else "")
 
 

@@ -26,6 +26,7 @@ from gateway.oauth import OAuthFlow, Redirect
 from gateway.offboarding import OffboardingHook
 from gateway.prefect_api import PrefectAPI
 from gateway.replay import ReplayGuard
+from gateway.reveal import Reveal
 from gateway.slack_actions import SlackActions
 
 log = logging.getLogger("baton.gateway")
@@ -37,6 +38,7 @@ class Gateway:
     deposit: Deposit
     oauth: OAuthFlow
     hook: OffboardingHook
+    reveal: Reveal
 
 
 def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Gateway:
@@ -67,6 +69,7 @@ def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Ga
             gateway_url=str(settings.gateway_url),
         ),
         hook=OffboardingHook(secret=hook_secret, prefect=resumer.prefect, deployment=settings.offboarding_deployment),
+        reveal=Reveal(tickets=tickets, custody=custody),
     )
 
 
@@ -92,6 +95,9 @@ def create_app(gateway: Gateway) -> AccessLog:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         secret = (form.get("secret") or [""])[0]
         return _page(await run_in_threadpool(gateway.deposit.submit, token, secret))
+
+    async def reveal(request: Request) -> Response:
+        return _page(await run_in_threadpool(gateway.reveal.show, request.path_params["ticket"]))
 
     async def oauth_start(request: Request) -> Response:
         reply = await run_in_threadpool(
@@ -120,6 +126,7 @@ def create_app(gateway: Gateway) -> AccessLog:
             Route("/healthz", healthz),
             Route("/slack/actions", slack_actions, methods=["POST"]),
             Route("/deposit/{ticket}", deposit, methods=["GET", "POST"]),
+            Route("/reveal/{ticket}", reveal),
             Route("/oauth/{provider}/start", oauth_start),
             Route("/oauth/{provider}/callback", oauth_callback),
             Route("/hooks/offboarding", offboarding, methods=["POST"]),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
 from clients.humanstep import (
@@ -34,10 +34,11 @@ from gateway.replay import ReplayGuard
 
 log = logging.getLogger("baton.gateway")
 MAX_AGE = 300
+MAX_NOTE = 2000  # AnswerFields.note
 
 
 class _User(BaseModel):
-    id: str
+    id: str = Field(pattern=r"^[UW][A-Z0-9]{2,40}$")  # a Slack user id; it becomes the answer's responder
     username: str = ""
 
 
@@ -51,12 +52,16 @@ class _Container(BaseModel):
     channel_id: str = ""
 
 
+class _State(BaseModel):
+    values: dict[str, dict[str, dict[str, Any]]] = {}  # block_id -> action_id -> the element's state
+
+
 class _Payload(BaseModel):
     type: str
     user: _User
     actions: list[_Action]
     container: _Container = _Container()
-    state: dict[str, Any] = {}
+    state: _State = _State()
     message: dict[str, Any] = {}
 
 
@@ -71,10 +76,10 @@ def _ephemeral(text: str) -> Reply:
 
 
 def _note(payload: _Payload) -> str:
-    values = (payload.state or {}).get("values") or {}
-    block = values.get("baton_note") or {}
-    field = block.get("note") or {}
-    return str(field.get("value") or "")
+    value = payload.state.values.get("baton_note", {}).get("note", {}).get("value")
+    if value is not None and not isinstance(value, str):
+        raise ValueError("the note's value must be text")
+    return value or ""
 
 
 @dataclass
@@ -94,6 +99,12 @@ class SlackActions:
             return Reply(401, {"error": "missing or malformed X-Slack-Request-Timestamp"})
         if age > MAX_AGE:
             return Reply(401, {"error": "stale request: timestamp older than 5 minutes"})
+        if not signature.isascii():  # hmac.compare_digest raises on non-ASCII text
+            return Reply(401, {"error": "invalid signature"})
+        try:
+            body.decode("utf-8")  # the verifier decodes the body and would raise on other bytes
+        except UnicodeDecodeError:
+            return Reply(400, {"error": "malformed payload: the body is not UTF-8"})
         if not self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
             return Reply(401, {"error": "invalid signature"})
         if not self.replay.first_time(signature):
@@ -108,14 +119,16 @@ class SlackActions:
                 return Reply(200, {})
             outcome = ACTION_IDS[action.action_id]
             value = ButtonValue.decode(action.value)
+            note = _note(payload)
         except (KeyError, ValueError, ValidationError, UnicodeDecodeError):
             return Reply(400, {"error": "malformed payload"})
         if outcome not in OUTCOMES_BY_KIND[value.kind]:
             return Reply(400, {"error": "this button does not belong to that kind of step"})
         clicker = payload.user.id
-        note = _note(payload)
         if has_template_markers(note):
             return _ephemeral("Your note holds template markers ({{, {%, {#); remove them and click again.")
+        if len(note) > MAX_NOTE:
+            return _ephemeral(f"Your note is longer than {MAX_NOTE} characters; shorten it and click again.")
         if value.kind == "approval" and outcome == "approve":
             refusal = self._approval_refusal(clicker, value)
             if refusal:

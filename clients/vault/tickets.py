@@ -19,7 +19,7 @@ import requests
 from clients.vault.custody import Custody
 from clients.vault.errors import VaultError, translate
 
-Purpose = Literal["deposit", "oauth", "oauth-state"]
+Purpose = Literal["deposit", "oauth", "oauth-state", "reveal"]
 
 
 class TicketInvalid(VaultError):

@@ -1,0 +1,42 @@
+"""A flow's steps as data, so a flow can print its plan (dry run) and report what it did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Who = Literal["automatic", "person"]
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    who: Who
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, step: str, outcome: str) -> None:
+        self.rows.append((step, outcome))
+
+    def markdown(self) -> str:
+        lines = [f"# {self.title}", "", "| step | outcome |", "|---|---|"]
+        lines += [f"| {step} | {outcome.replace('|', '/')} |" for step, outcome in self.rows]
+        return "\n".join(lines)
+
+    def slack(self) -> str:
+        return f"*{self.title}*\n" + "\n".join(f"• {step}: {outcome}" for step, outcome in self.rows)
+
+
+def render_plan(title: str, steps: list[Step], skipped: set[str] | None = None) -> str:
+    """The dry-run text: each step, numbered, marked automatic or needing a person."""
+    lines = [f"Plan: {title} (dry run: nothing is changed)"]
+    for number, step in enumerate(steps, 1):
+        mark = "AUTO  " if step.who == "automatic" else "PERSON"
+        skip = "  (skipped: not asked for)" if skipped and step.title in skipped else ""
+        lines.append(f"{number:2}. [{mark}] {step.title}" + (f" - {step.detail}" if step.detail else "") + skip)
+    return "\n".join(lines)

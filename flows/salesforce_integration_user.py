@@ -1,0 +1,232 @@
+"""Flow for guides/salesforce-integration-user.txt: a dedicated Salesforce integration user.
+
+Reads like the guide: look the user up (never a duplicate) → a profile with API Enabled (cloned and
+restricted when asked) → the user with role, profile and licence → a generated password, staged in
+Vault and set by API → login IP ranges and hours (a person: they live only in the Metadata API) →
+the credential: OAuth consent as the new user through the gateway (preferred), or a security-token
+reset deposited through the gateway → verify with a test call before promoting in Vault → report.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import get_run_context
+from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
+
+from baton.errors import BatonError
+from flows.human import HumanResult, human_step, reveal_link, say, secret_step, thread
+from flows.plan import Report, Step, render_plan
+from tasks import salesforce as sf
+
+TITLE = "Create a Salesforce integration user"
+STEPS = [
+    Step("Look the user up", "automatic", "never create a duplicate"),
+    Step("Ensure the profile", "automatic", "clone and restrict when asked; API Enabled"),
+    Step("Create the user", "automatic", "role, profile, licence"),
+    Step("Set a generated password", "automatic", "staged in Vault, set by API"),
+    Step("Restrict login IP ranges and hours", "person", "Setup > Profiles (Metadata API only)"),
+    Step("Authorize Baton as the new user (OAuth)", "person", "consent page through Baton's gateway"),
+    Step("Reset and deposit the security token", "person", "e-mailed to the user; deposit page"),
+    Step("Verify the credential, then promote it in Vault", "automatic", "a test call as the new user"),
+    Step("Report", "automatic", "Prefect artifact and Slack thread"),
+]
+HOURS = re.compile(
+    r"^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) ([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$"
+)
+
+
+class IntegrationUserRequest(BaseModel):
+    """The flow's parameters, checked before anything changes."""
+
+    first_name: str = Field(min_length=1, max_length=40)
+    last_name: str = Field(min_length=1, max_length=80)
+    email: EmailStr
+    username: EmailStr = Field(description="Salesforce usernames look like e-mail addresses and are unique")
+    alias: str = Field(min_length=1, max_length=8)
+    role_name: str | None = None
+    profile: str = Field(min_length=1)
+    clone_profile_as: str | None = None
+    licence: str = "Salesforce"
+    login_ip_ranges: list[str] = Field(
+        default_factory=list, description='"start-end", e.g. "203.0.113.10-203.0.113.20"'
+    )
+    login_hours: list[str] = Field(default_factory=list, description='"Monday 08:00-18:00"')
+    credential_mode: Literal["oauth", "security_token"] = "oauth"
+    requested_by: str = Field(min_length=3, description="e-mail of the person asking (they may not approve)")
+
+    @field_validator("login_ip_ranges")
+    @classmethod
+    def _ranges(cls, ranges: list[str]) -> list[str]:
+        for item in ranges:
+            try:
+                start, end = (ipaddress.IPv4Address(p.strip()) for p in item.split("-"))
+            except ValueError:
+                raise ValueError(f"{item!r} is not 'start-end' IPv4, e.g. '203.0.113.10-203.0.113.20'") from None
+            if start > end:
+                raise ValueError(f"{item!r}: the start address is after the end address")
+        return ranges
+
+    @field_validator("login_hours")
+    @classmethod
+    def _hours(cls, hours: list[str]) -> list[str]:
+        for item in hours:
+            if not HOURS.match(item):
+                raise ValueError(f"{item!r} is not like 'Monday 08:00-18:00'")
+        return hours
+
+    @model_validator(mode="after")
+    def _clone_differs(self) -> IntegrationUserRequest:
+        if self.clone_profile_as and self.clone_profile_as == self.profile:
+            raise ValueError("clone_profile_as must differ from profile (the profile to clone)")
+        return self
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", str(self.username).lower()).strip("-")
+
+
+class InvalidRequest(BatonError):
+    """The flow's parameters are wrong; nothing was changed."""
+
+
+def _validate(params: dict[str, Any]) -> IntegrationUserRequest:
+    try:
+        return IntegrationUserRequest(**params)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InvalidRequest(f"nothing was changed; fix these parameters: {problems}") from None
+
+
+def _ip_hours_instruction(req: IntegrationUserRequest, profile: str) -> str:
+    lines = [f"In Salesforce, **Setup > Profiles > {profile}**:"]
+    if req.login_ip_ranges:
+        lines.append("*Login IP Ranges* > **New** for each range (Start IP Address, End IP Address):")
+        lines += [f"• {r.replace('-', ' → ')}" for r in req.login_ip_ranges]
+    if req.login_hours:
+        lines.append("*Login Hours* > **Edit**, and set:")
+        lines += [f"• {h}" for h in req.login_hours]
+    lines.append("Save, then press **Done**. (These settings live only in the Metadata API, so a person sets them.)")
+    return "\n".join(lines)
+
+
+@flow(name="create-salesforce-integration-user")
+def create_salesforce_integration_user(
+    first_name: str,
+    last_name: str,
+    email: str,
+    username: str,
+    alias: str,
+    profile: str,
+    requested_by: str,
+    role_name: str | None = None,
+    clone_profile_as: str | None = None,
+    licence: str = "Salesforce",
+    login_ip_ranges: list[str] | None = None,
+    login_hours: list[str] | None = None,
+    credential_mode: str = "oauth",
+    plan: bool = False,
+) -> dict[str, Any]:
+    """Create a dedicated integration user as the guide describes; ``plan=True`` prints the steps only."""
+    params = dict(locals())
+    params.pop("plan")
+    params["login_ip_ranges"] = login_ip_ranges or []
+    params["login_hours"] = login_hours or []
+    req = _validate(params)
+    logger = get_run_logger()
+    if plan:
+        skipped = set()
+        if not (req.login_ip_ranges or req.login_hours):
+            skipped.add(STEPS[4].title)
+        skipped.add(STEPS[6].title if req.credential_mode == "oauth" else STEPS[5].title)
+        text = render_plan(f"{TITLE}: {req.username}", STEPS, skipped)
+        logger.info("%s", text)
+        print(text)
+        return {"plan": text}
+
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    report = Report(f"{TITLE}: {req.username}")
+    thread_ts = thread(f"*{TITLE}*: `{req.username}` (requested by {req.requested_by})")
+
+    existing = sf.find_user(req.username)
+    report.add(STEPS[0].title, f"found {existing}" if existing else "not there yet")
+    licence_info = sf.check_licence(req.profile, req.licence)
+    if not existing and licence_info["free"] < 1:
+        raise InvalidRequest(f"no '{req.licence}' licence seat is free; free one, then run again (nothing changed)")
+    profile_id = sf.ensure_profile(req.profile, req.clone_profile_as)
+    report.add(STEPS[1].title, f"{req.clone_profile_as or req.profile} ({profile_id}), API Enabled")
+    role_id = sf.role_id(req.role_name) if req.role_name else None
+    spec = sf.UserSpec(req.first_name, req.last_name, str(req.email), str(req.username), req.alias, profile_id, role_id)
+    user_id = sf.ensure_user(spec)
+    report.add(STEPS[2].title, f"{req.username} ({user_id})")
+    password_path = f"baton/integrations/salesforce-{req.slug}/password"
+    password = sf.ensure_password(user_id, password_path, run_id)
+    report.add(STEPS[3].title, f"Vault {password.path} v{password.version}")
+
+    if req.login_ip_ranges or req.login_hours:
+        done = human_step(
+            "login-restrictions", title="Restrict login IP ranges and hours", kind="task",
+            instruction=_ip_hours_instruction(req, req.clone_profile_as or req.profile),
+            assignee=req.requested_by, thread_ts=thread_ts,
+            state_if_expired=f"The user {req.username} exists without login restrictions and is not used yet.",
+        )  # fmt: skip
+        report.add(STEPS[4].title, _who(done))
+        if not done.ok:
+            return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the restrictions")
+
+    if req.credential_mode == "oauth":
+        oauth_path = f"baton/integrations/salesforce-{req.slug}/oauth"
+        version = sf.credential_in_custody(oauth_path, user_id)
+        if version is None:
+            consent = secret_step(
+                "oauth-consent", title="Authorize Baton as the new integration user",
+                instruction=(f"1. Open *the integration user's password* (shown once).\n2. Press **Sign in to "
+                             f"Salesforce**, log in as `{req.username}` with that password, and press **Allow**."),
+                vault_path=oauth_path, oauth_provider="salesforce", assignee=req.requested_by, thread_ts=thread_ts,
+                extra_links=reveal_link(password.path, password.version, "password", "the integration user's password"),
+                state_if_expired=f"The user {req.username} exists; its password is pending in Vault, unused.",
+            )  # fmt: skip
+            report.add(STEPS[5].title, _who(consent))
+            if not consent.ok:
+                return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the consent")
+            version = sf.verify_oauth_and_promote(oauth_path, consent.vault_version, user_id, run_id, req.requested_by)
+        else:
+            report.add(STEPS[5].title, "already authorized and working; nothing asked")
+        sf.promote_password(password.path, password.version, run_id, req.requested_by)
+        report.add(STEPS[7].title, f"userinfo answered as {user_id}; Vault {oauth_path} v{version} is current")
+    else:
+        token_path = f"baton/integrations/salesforce-{req.slug}/security-token"
+        reset = secret_step(
+            "security-token", title="Reset the integration user's security token and deposit it",
+            instruction=(f"1. Open *the integration user's password* (shown once) and log in as `{req.username}`.\n"
+                         "2. **Settings > Reset My Security Token**; the token arrives by e-mail.\n"
+                         "3. Paste it on the deposit page."),
+            vault_path=token_path, field="security_token", assignee=req.requested_by, thread_ts=thread_ts,
+            extra_links=reveal_link(password.path, password.version, "password", "the integration user's password"),
+            state_if_expired=f"The user {req.username} exists; its password is pending in Vault, unused.",
+        )  # fmt: skip
+        report.add(STEPS[6].title, _who(reset))
+        if not reset.ok:
+            return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the token")
+        sf.verify_password_login_and_promote(
+            str(req.username), password.path, token_path, reset.vault_version, run_id, req.requested_by
+        )
+        report.add(STEPS[7].title, f"password login succeeded; Vault {token_path} and {password.path} are current")
+    return _finish(report, thread_ts, run_id, "done", user_id=user_id)
+
+
+def _who(result: HumanResult) -> str:
+    how = "verified" if result.verified else "self-declared"
+    ref = f", Vault {result.vault_path} v{result.vault_version}" if result.vault_path else ""
+    return f"{result.outcome} by {result.responder or 'someone'} via {result.via} ({how}){ref}"
+
+
+def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
+    report.add(STEPS[8].title, status)
+    create_markdown_artifact(key="integration-user-report", markdown=report.markdown(), description=report.title)
+    say(thread_ts, report.slack())
+    return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}

@@ -1,0 +1,234 @@
+"""Prefect tasks over the Salesforce client. Each one first looks for its change and returns early
+when it is already there, so a rerun after a crash converges without duplicates. Results are ids and
+Vault references, never a secret, and are persisted (a suspended run restarts from the top)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from clients.salesforce import SalesforceClient, SalesforceError, soql_quote
+from clients.vault import StagedSecret, VaultNotFound
+from tasks.connections import salesforce_admin, salesforce_session
+from tasks.retry import RETRY
+from tasks.services import services
+
+PERSIST: dict[str, Any] = {"persist_result": True, **RETRY}
+
+
+class MissingInOrg(SalesforceError):
+    """Something the request names does not exist in the org; the message names the field."""
+
+    def __init__(self, field: str, value: str, known: list[str]) -> None:
+        super().__init__("lookup", "NOT_FOUND", f"{field} {value!r} does not exist; known: {', '.join(known[:10])}")
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    first_name: str
+    last_name: str
+    email: str
+    username: str
+    alias: str
+    profile_id: str
+    role_id: str | None
+
+
+def _sf() -> SalesforceClient:
+    return salesforce_admin()
+
+
+def _id_by_name(sobject: str, name: str, field: str) -> str:
+    row = _sf().one(f"SELECT Id FROM {sobject} WHERE Name = {soql_quote(name)} LIMIT 1")
+    if row is None:
+        known = [str(r["Name"]) for r in _sf().query(f"SELECT Name FROM {sobject}")]
+        raise MissingInOrg(field, name, known)
+    return str(row["Id"])
+
+
+@task(**PERSIST)
+def find_user(username: str) -> str | None:
+    """The Id of the user with *username*, or None (``SELECT Id FROM User WHERE Username = ...``)."""
+    row = _sf().one(f"SELECT Id FROM User WHERE Username = {soql_quote(username)}")
+    return str(row["Id"]) if row else None
+
+
+@task(**PERSIST)
+def role_id(role_name: str) -> str:
+    return _id_by_name("UserRole", role_name, "role_name")
+
+
+@task(**PERSIST)
+def check_licence(profile_name: str, licence: str) -> dict[str, Any]:
+    """The profile's licence must be the licence asked for, with a free seat (unless the user exists)."""
+    profile = _sf().one(
+        f"SELECT Id, UserLicenseId, PermissionsApiEnabled FROM Profile WHERE Name = {soql_quote(profile_name)}"
+    )
+    if profile is None:
+        raise MissingInOrg("profile", profile_name, [str(r["Name"]) for r in _sf().query("SELECT Name FROM Profile")])
+    licence_id = soql_quote(str(profile["UserLicenseId"]))
+    row = _sf().one(f"SELECT Id, Name, TotalLicenses, UsedLicenses FROM UserLicense WHERE Id = {licence_id}")
+    if row is None or row["Name"] != licence:
+        have = row["Name"] if row else "none"
+        mismatch = f"licence {licence!r} does not match profile {profile_name!r}, whose licence is {have!r}"
+        raise SalesforceError("check licence", "FIELD_INTEGRITY_EXCEPTION", mismatch)
+    return {
+        "profile_id": str(profile["Id"]),
+        "licence_id": str(row["Id"]),
+        "free": int(row["TotalLicenses"]) - int(row["UsedLicenses"]),
+    }
+
+
+@task(**PERSIST)
+def ensure_profile(source_profile: str, clone_as: str | None) -> str:
+    """The profile the user gets, with API Enabled: *source_profile*, or a clone of it named *clone_as*."""
+    logger = get_run_logger()
+    sf = _sf()
+    name = clone_as or source_profile
+    row = sf.one(f"SELECT Id, PermissionsApiEnabled FROM Profile WHERE Name = {soql_quote(name)}")
+    if row is None and clone_as:
+        source = sf.one(f"SELECT Id, UserLicenseId FROM Profile WHERE Name = {soql_quote(source_profile)}")
+        if source is None:
+            raise MissingInOrg(
+                "profile", source_profile, [str(r["Name"]) for r in sf.query("SELECT Name FROM Profile")]
+            )
+        new_id = sf.create(
+            "Profile", {"Name": clone_as, "UserLicenseId": source["UserLicenseId"], "PermissionsApiEnabled": True}
+        )
+        logger.info("cloned profile %s as %s (%s)", source_profile, clone_as, new_id)
+        return new_id
+    if row is None:
+        raise MissingInOrg("profile", name, [str(r["Name"]) for r in sf.query("SELECT Name FROM Profile")])
+    if not row.get("PermissionsApiEnabled"):
+        sf.update("Profile", str(row["Id"]), {"PermissionsApiEnabled": True})
+        logger.info("enabled API access on profile %s", name)
+    return str(row["Id"])
+
+
+@task(**PERSIST)
+def ensure_user(spec: UserSpec) -> str:
+    """Create the user unless a user with that Username exists (then its Id is returned unchanged)."""
+    sf = _sf()
+    existing = sf.one(f"SELECT Id FROM User WHERE Username = {soql_quote(spec.username)}")
+    if existing:
+        get_run_logger().info("user %s exists already (%s); not creating another", spec.username, existing["Id"])
+        return str(existing["Id"])
+    fields: dict[str, Any] = {
+        "FirstName": spec.first_name, "LastName": spec.last_name, "Email": spec.email, "Username": spec.username,
+        "Alias": spec.alias, "ProfileId": spec.profile_id, "TimeZoneSidKey": "Europe/London",
+        "LocaleSidKey": "en_GB", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+    }  # fmt: skip
+    if spec.role_id:
+        fields["UserRoleId"] = spec.role_id
+    user_id = sf.create("User", fields)
+    get_run_logger().info("created user %s (%s)", spec.username, user_id)
+    return user_id
+
+
+def generate_password(length: int = 24) -> str:
+    alphabet = string.ascii_letters + string.digits + "!#$%*+-=?@^_"
+    while True:
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
+            return value
+
+
+@task(**PERSIST)
+def ensure_password(user_id: str, vault_path: str, flow_run_id: str) -> StagedSecret:
+    """A generated password, staged in Vault first, then set by API. Reuses a pending one after a crash;
+    keeps a current one (nothing to rotate). Returns the Vault reference only."""
+    custody = services().custody
+    try:
+        state = custody.describe(vault_path)
+    except VaultNotFound:
+        state = None
+    if state and state.current_version and not state.pending_version:
+        get_run_logger().info("password already in custody at %s v%s", vault_path, state.current_version)
+        return StagedSecret(vault_path, state.current_version)
+    if state and state.pending_version:
+        staged = StagedSecret(vault_path, state.pending_version)
+    else:
+        staged = custody.stage(
+            vault_path, {"password": generate_password()}, expect_version=state.latest_version if state else 0,
+            staged_by="create-salesforce-integration-user", flow_run_id=flow_run_id,
+        )  # fmt: skip
+    password = custody.read_version(vault_path, staged.version).values["password"].get_secret_value()
+    _sf().set_password(user_id, password)
+    get_run_logger().info("set the password of %s from Vault %s v%s", user_id, vault_path, staged.version)
+    return staged
+
+
+@task(**PERSIST)
+def credential_in_custody(vault_path: str, user_id: str) -> int | None:
+    """The current OAuth credential's version if it still works as *user_id* (then nothing to ask)."""
+    custody = services().custody
+    try:
+        current = custody.read_current(vault_path)
+    except VaultNotFound:
+        return None
+    try:
+        who = _token_identity(current.values)
+    except SalesforceError:
+        return None
+    return current.version if who == user_id else None
+
+
+def _token_identity(values: dict[str, Any]) -> str:
+    client = SalesforceClient.with_token(
+        values["instance_url"].get_secret_value(),
+        values["access_token"].get_secret_value(),
+        session=salesforce_session(),
+    )
+    return client.identity().user_id
+
+
+@task(**PERSIST)
+def verify_oauth_and_promote(vault_path: str, version: int, user_id: str, flow_run_id: str, rotated_by: str) -> int:
+    """A test call with the new tokens must answer as *user_id*; only then is the version promoted."""
+    custody = services().custody
+    if custody.describe(vault_path).current_version == version:
+        return version
+    values = custody.read_version(vault_path, version).values
+    who = _token_identity(values)
+    if who != user_id:
+        custody.discard_pending(vault_path)
+        raise SalesforceError(
+            "verify",
+            "WRONG_USER",
+            f"the consent was given as {who}, not as the integration user {user_id}; sign in as the integration user",
+        )
+    custody.promote(vault_path, version, rotated_by=rotated_by, flow_run_id=flow_run_id)
+    get_run_logger().info("verified the OAuth credential as %s; promoted %s v%s", user_id, vault_path, version)
+    return version
+
+
+@task(**PERSIST)
+def verify_password_login_and_promote(
+    username: str, password_path: str, token_path: str, token_version: int, flow_run_id: str, rotated_by: str
+) -> int:
+    """SOAP login as the user with the staged password + security token; promote both on success."""
+    custody = services().custody
+    settings = services().settings
+    pw_state = custody.describe(password_path)
+    pw_version = pw_state.pending_version or pw_state.current_version
+    if pw_version is None:
+        raise VaultNotFound("no password to verify", method="verify", path=password_path)
+    password = custody.read_version(password_path, pw_version).values["password"].get_secret_value()
+    token_values = custody.read_version(token_path, token_version).values
+    token = next(iter(token_values.values())).get_secret_value()
+    SalesforceClient.password_login(
+        str(settings.salesforce_login_url), username, password, token, session=salesforce_session()
+    )
+    custody.promote(password_path, pw_version, rotated_by=rotated_by, flow_run_id=flow_run_id)
+    custody.promote(token_path, token_version, rotated_by=rotated_by, flow_run_id=flow_run_id)
+    get_run_logger().info("verified a password login as %s; promoted the password and the security token", username)
+    return token_version
+
+
+@task(**PERSIST)
+def promote_password(vault_path: str, version: int, flow_run_id: str, rotated_by: str) -> None:
+    services().custody.promote(vault_path, version, rotated_by=rotated_by, flow_run_id=flow_run_id)
