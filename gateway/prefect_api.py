@@ -60,8 +60,13 @@ class PrefectAPI:
         retried for *wait_for_schema* seconds.
         """
         deadline = time.monotonic() + wait_for_schema
+        busy = 0
         while True:
             reply = self.http.post(f"flow_runs/{run_id}/resume", json={"run_input": run_input})
+            if reply.status_code >= 500 and busy < 3:  # SQLite busy under load: try again shortly
+                busy += 1
+                time.sleep(0.2 * busy)
+                continue
             if reply.status_code >= 400:
                 raise PrefectAPIError(f"Prefect refused to resume run {run_id}: HTTP {reply.status_code}")
             body = reply.json()

@@ -145,8 +145,8 @@ class FlowProcess:
             self.proc.wait()
 
 
-def wait_paused(api_url: str, flow_name: str, *, after: float = 0, timeout: float = 60) -> dict[str, Any]:
-    """The newest run of *flow_name* once it is PAUSED with its input schema stored."""
+def wait_paused(api_url: str, flow_name: str, *, key: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    """The newest run of *flow_name* once it is PAUSED (at step *key*, if given) with its input schema stored."""
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=api_url + "/") as http:
         while time.monotonic() < deadline:
@@ -157,8 +157,11 @@ def wait_paused(api_url: str, flow_name: str, *, after: float = 0, timeout: floa
             ).json()  # fmt: skip
             for run in runs:
                 state = run["state"]
-                key = f"{state['name'].lower()}-{state['state_details']['pause_key']}-schema"
-                if http.get(f"flow_runs/{run['id']}/input/{key}").status_code == 200:
+                pause_key = state["state_details"]["pause_key"]
+                if key is not None and pause_key != key:
+                    continue
+                schema = f"{state['name'].lower()}-{pause_key}-schema"
+                if http.get(f"flow_runs/{run['id']}/input/{schema}").status_code == 200:
                     return dict(run)
             time.sleep(0.2)
     raise AssertionError(f"no paused run of {flow_name} within {timeout} s")
