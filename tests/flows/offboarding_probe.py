@@ -1,0 +1,31 @@
+"""A stand-in for the offboarding flow: the gateway's webhook starts runs of its deployment.
+
+Nobody executes these runs (no work pool, no worker): the tests only look at what the gateway created.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.utilities.callables import parameter_schema
+
+DEPLOYMENT = "hook"
+
+
+@flow(name="offboarding-probe")
+def offboarding_probe(leaver_email: str, event_id: str) -> str:
+    return f"{event_id}: {leaver_email}"
+
+
+def register_deployment() -> str:
+    """Create (or update) the probe's deployment in the current Prefect API; returns ``<flow>/<deployment>``."""
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow(offboarding_probe)
+        client.create_deployment(
+            flow_id=flow_id,
+            name=DEPLOYMENT,
+            entrypoint="tests/flows/offboarding_probe.py:offboarding_probe",
+            parameter_openapi_schema=parameter_schema(offboarding_probe).model_dump_for_openapi(),
+            enforce_parameter_schema=True,
+        )
+    return f"{offboarding_probe.name}/{DEPLOYMENT}"
