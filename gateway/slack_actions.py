@@ -120,7 +120,7 @@ class SlackActions:
             outcome = ACTION_IDS[action.action_id]
             value = ButtonValue.decode(action.value)
             note = _note(payload)
-        except (KeyError, ValueError, ValidationError, UnicodeDecodeError):
+        except (KeyError, ValueError, ValidationError, UnicodeDecodeError, RecursionError):
             return Reply(400, {"error": "malformed payload"})
         if outcome not in OUTCOMES_BY_KIND[value.kind]:
             return Reply(400, {"error": "this button does not belong to that kind of step"})
