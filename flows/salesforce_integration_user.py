@@ -200,6 +200,10 @@ def create_salesforce_integration_user(
         report.add(STEPS[7].title, f"userinfo answered as {user_id}; Vault {oauth_path} v{version} is current")
     else:
         token_path = f"baton/integrations/salesforce-{req.slug}/security-token"
+        if sf.password_login_works(str(req.username), password.path, token_path):
+            report.add(STEPS[6].title, "the token in Vault already works; nothing asked")
+            report.add(STEPS[7].title, "password login succeeded with the current credentials")
+            return _finish(report, thread_ts, run_id, "done", user_id=user_id)
         reset = secret_step(
             "security-token", title="Reset the integration user's security token and deposit it",
             instruction=(f"1. Open *the integration user's password* (shown once) and log in as `{req.username}`.\n"

@@ -232,3 +232,25 @@ def verify_password_login_and_promote(
 @task(**PERSIST)
 def promote_password(vault_path: str, version: int, flow_run_id: str, rotated_by: str) -> None:
     services().custody.promote(vault_path, version, rotated_by=rotated_by, flow_run_id=flow_run_id)
+
+
+@task(**PERSIST)
+def password_login_works(username: str, password_path: str, token_path: str) -> bool:
+    """True when the current password and security token in Vault log in (then nothing to ask)."""
+    custody = services().custody
+    settings = services().settings
+    try:
+        pw_state, token_state = custody.describe(password_path), custody.describe(token_path)
+    except VaultNotFound:
+        return False
+    if not (pw_state.current_version and token_state.current_version) or pw_state.pending_version:
+        return False
+    password = custody.read_current(password_path).values["password"].get_secret_value()
+    token = next(iter(custody.read_current(token_path).values.values())).get_secret_value()
+    try:
+        SalesforceClient.password_login(
+            str(settings.salesforce_login_url), username, password, token, session=salesforce_session()
+        )
+    except SalesforceError:
+        return False
+    return True
