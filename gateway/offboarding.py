@@ -48,12 +48,15 @@ class OffboardingHook:
     def authenticated(self, body: bytes, headers: dict[str, str]) -> bool:
         if not self.secret:
             return False
+        # compare bytes: hmac.compare_digest raises TypeError on str holding non-ASCII characters
         signature = headers.get("x-baton-signature", "")
         if signature.startswith("sha256="):
             expected = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-            return hmac.compare_digest(signature.removeprefix("sha256="), expected)
+            return hmac.compare_digest(signature.removeprefix("sha256=").encode(), expected.encode())
         bearer = headers.get("authorization", "")
-        return bearer.startswith("Bearer ") and hmac.compare_digest(bearer.removeprefix("Bearer "), self.secret)
+        return bearer.startswith("Bearer ") and hmac.compare_digest(
+            bearer.removeprefix("Bearer ").encode(), self.secret.encode()
+        )
 
     def handle(self, body: bytes, headers: dict[str, str]) -> HookReply:
         if not self.secret:
