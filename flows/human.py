@@ -17,10 +17,12 @@ from typing import Any
 
 from prefect import get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.input.actions import create_flow_run_input, read_flow_run_input
+from prefect.states import Running
 
 from baton.errors import BatonError
 from clients.humanstep import (
@@ -170,6 +172,13 @@ def _act(svc: Services, step: _Step, action: Action) -> None:
         _say(svc, step, f"Escalation to {mention}: *{step.title}* has had no answer from {who}.")
 
 
+def _leave_expired_pause(run_id: str) -> None:
+    """Prefect's server turns any transition out of a pause past its timeout into "The flow was failed and never
+    resumed.", which would hide HumanStepTimedOut's message; back to Running (forced) so the failure keeps it."""
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Running(message="the human step's deadline passed"), force=True)
+
+
 def _expired_text(step: _Step) -> str:
     return (
         f":warning: Nobody answered *{step.title}* in time, so Baton stopped here and changed nothing further. "
@@ -302,6 +311,7 @@ def human_step(
             answer = _wait(svc, step, wait_key, deployment)
         except FlowPauseTimeout:
             _say(svc, step, _expired_text(step))
+            _leave_expired_pause(run_id)
             raise HumanStepTimedOut(f"no answer to '{title}' before its deadline; {state_if_expired}") from None
         verified, refusal = _check(svc, step, run_id, wait_key, answer)
         if refusal:
