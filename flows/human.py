@@ -179,6 +179,15 @@ def _leave_expired_pause(run_id: str) -> None:
         client.set_flow_run_state(run_id, Running(message="the human step's deadline passed"), force=True)
 
 
+def _fired_pause_keys() -> set[str]:
+    """Keys this run has waited at already. After a suspend the flow runs again from the top and each earlier
+    wait hands its answer back at once; an answer refused back then must not be judged and announced again."""
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return set()
+    return set(ctx.flow_run.empirical_policy.pause_keys or ())
+
+
 def _expired_text(step: _Step) -> str:
     return (
         f":warning: Nobody answered *{step.title}* in time, so Baton stopped here and changed nothing further. "
@@ -305,8 +314,11 @@ def human_step(
     step.message = _post(svc, step, run_id, thread_ts)
     logger = get_run_logger()
     logger.info("waiting for a person: %s (step %s)", title, key)
+    fired = _fired_pause_keys()
     for attempt in range(max_refusals + 1):
         wait_key = key if attempt == 0 else f"{key}-r{attempt}"
+        if f"{key}-r{attempt + 1}" in fired:  # refused before a suspend (the step waited again after it)
+            continue
         try:
             answer = _wait(svc, step, wait_key, deployment)
         except FlowPauseTimeout:

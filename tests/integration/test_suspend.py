@@ -1,7 +1,7 @@
 """A deployment run (served by ``serve()`` in its own process) suspends at a human step: no process
 holds it while it waits; a signed Slack click resumes it; a new process runs the flow from the top,
 the task before the step comes back Cached (the sandbox saw its call once) and the Slack message is
-not posted again."""
+not posted again. A refused answer before a suspend is not replayed on the rerun."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from baton.devstack import PrefectServer
 from sandbox.server import Sandbox
@@ -91,16 +94,65 @@ def stop(server: FlowProcess) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def test_suspended_deployment_run_holds_no_process_and_resumes_from_cache(
-    baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, prefect_server: PrefectServer, tmp_path: Path
-) -> None:
-    api = prefect_server.api_url
-    http = httpx.Client(base_url=api + "/", timeout=10)
-    tag = f"suspend-{uuid.uuid4().hex[:8]}"
-    before, after = f"admin GET /inbox/{tag}-before.json", f"admin GET /inbox/{tag}-after.json"
-    pid_file = tmp_path / "pids"
+@dataclass
+class Served:
+    """The serve() process and a client of the Prefect API."""
+
+    server: FlowProcess
+    http: httpx.Client
+    deployment_id: str
+
+    def start(self, **parameters: Any) -> str:
+        reply = self.http.post(f"deployments/{self.deployment_id}/create_flow_run", json={"parameters": parameters})
+        assert reply.status_code == 201, reply.text
+        return str(reply.json()["id"])
+
+    def state(self, run_id: str) -> dict[str, Any]:
+        state: dict[str, Any] = self.http.get(f"flow_runs/{run_id}").json()["state"]
+        return state
+
+    def wait_suspended(self, run_id: str, key: str) -> dict[str, Any]:
+        """The run's state once it is suspended at *key* with its form stored (a resume before is refused)."""
+
+        def suspended() -> dict[str, Any] | None:
+            state = self.state(run_id)
+            if state["type"] != "PAUSED" or state["state_details"]["pause_key"] != key:
+                return None
+            schema = state["state_details"]["run_input_keyset"]["schema"]
+            return state if self.http.get(f"flow_runs/{run_id}/input/{schema}").status_code == 200 else None
+
+        found: dict[str, Any] = wait_for(f"run {run_id} to suspend at {key}", suspended, timeout=45, every=0.1)
+        return found
+
+    def wait_final(self, run_id: str) -> dict[str, Any]:
+        final: dict[str, Any] = wait_for(
+            "the run to finish",
+            lambda: (s := self.state(run_id))["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and s,
+            every=0.1,
+        )
+        return final
+
+    def logs(self, run_id: str, until: str) -> str:
+        """The run's log messages, once one holds *until* (a flow process ships its logs in batches)."""
+
+        def read() -> str | None:
+            body = {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}
+            text = "\n".join(str(log["message"]) for log in self.http.post("logs/filter", json=body).json())
+            return text if until in text else None
+
+        found: str = wait_for(f"a log line {until!r}", read, timeout=15, every=0.3)
+        return found
+
+    def cancel_if_paused(self, run_id: str) -> None:
+        if self.state(run_id)["type"] == "PAUSED":
+            self.http.post(f"flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+
+
+@pytest.fixture(scope="module")
+def served(baton_env: dict[str, str], prefect_server: PrefectServer) -> Iterator[Served]:
+    """suspend_probe served by serve() in its own process, polling for runs every second."""
     server = FlowProcess("suspend_probe.py", {**baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"})
-    run_id = ""
+    http = httpx.Client(base_url=prefect_server.api_url + "/", timeout=10)
     try:
         deployment = wait_for(
             "the deployment to be served",
@@ -108,27 +160,29 @@ def test_suspended_deployment_run_holds_no_process_and_resumes_from_cache(
             timeout=45,
             every=0.2,
         )
-        params = {"admin_url": sandbox.urls["admin"], "tag": tag, "pid_file": str(pid_file)}
-        reply = http.post(f"deployments/{deployment['id']}/create_flow_run", json={"parameters": params})
-        assert reply.status_code == 201, reply.text
-        run_id = reply.json()["id"]
+        yield Served(server, http, str(deployment["id"]))
+    finally:
+        stop(server)
+        http.close()
 
-        def suspended() -> dict[str, Any] | None:
-            state: dict[str, Any] = http.get(f"flow_runs/{run_id}").json()["state"]
-            if state["type"] != "PAUSED":
-                return None
-            keyset = state["state_details"]["run_input_keyset"]
-            return state if http.get(f"flow_runs/{run_id}/input/{keyset['schema']}").status_code == 200 else None
 
-        state = wait_for("the run to suspend", suspended, timeout=45, every=0.2)
-        assert state["name"] == "Suspended" and state["state_details"]["pause_key"] == "logout"
-        assert state["state_details"]["pause_reschedule"] is True
+def test_suspended_deployment_run_holds_no_process_and_resumes_from_cache(
+    served: Served, gateway: RunningGateway, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    tag = f"suspend-{uuid.uuid4().hex[:8]}"
+    before, after = f"admin GET /inbox/{tag}-before.json", f"admin GET /inbox/{tag}-after.json"
+    pid_file = tmp_path / "pids"
+    serve_pid = served.server.proc.pid
+    run_id = served.start(admin_url=sandbox.urls["admin"], tag=tag, pid_file=str(pid_file))
+    try:
+        state = served.wait_suspended(run_id, "logout")
+        assert state["name"] == "Suspended" and state["state_details"]["pause_reschedule"] is True
         first_pid = int(pid_file.read_text().split()[0])
-        assert first_pid != server.proc.pid  # the runner ran the flow in a child process ...
-        wait_for("the flow's process to exit", lambda: not alive(first_pid) and not flow_processes(server.proc.pid))
+        assert first_pid != serve_pid  # the runner ran the flow in a child process ...
+        wait_for("the flow's process to exit", lambda: not alive(first_pid) and not flow_processes(serve_pid))
         time.sleep(1.5)  # ... which exited; and the runner starts none while the run waits
-        assert flow_processes(server.proc.pid) == [] and not alive(first_pid)
-        assert server.proc.poll() is None
+        assert flow_processes(serve_pid) == [] and not alive(first_pid)
+        assert served.server.proc.poll() is None
         assert (sandbox.world.calls[before], sandbox.world.calls[after]) == (1, 0)
 
         message = step_message(sandbox, run_id)
@@ -137,38 +191,59 @@ def test_suspended_deployment_run_holds_no_process_and_resumes_from_cache(
         assert click.status == 200, click.body
         wait_for("the task after the step", lambda: sandbox.world.calls[after] == 1, timeout=30, every=0.01)
         latency = time.monotonic() - clicked
-        final = wait_for(
-            "the run to finish",
-            lambda: (
-                (s := http.get(f"flow_runs/{run_id}").json()["state"])["type"] in ("COMPLETED", "FAILED", "CRASHED")
-                and s
-            ),
-            every=0.2,
-        )
+        final = served.wait_final(run_id)
     finally:
-        stop(server)
-        if run_id and http.get(f"flow_runs/{run_id}").json()["state"]["type"] == "PAUSED":
-            http.post(f"flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+        served.cancel_if_paused(run_id)
     print(f"\nsuspend: click → next task {latency:.2f} s (PREFECT_RUNNER_POLL_FREQUENCY=1)")
-    assert final["type"] == "COMPLETED", (final, server.output()[-3000:])
+    assert final["type"] == "COMPLETED", (final, served.server.output()[-3000:])
 
     # the call before the step ran once: the rerun got the task's persisted result back, Cached
     assert (sandbox.world.calls[before], sandbox.world.calls[after]) == (1, 1)
-    tasks = http.post("task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}).json()
+    tasks = served.http.post("task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}).json()
     names = sorted((t["name"].split("-")[0], t["state"]["name"]) for t in tasks)
     assert ("call_sandbox", "Cached") in names, names
     pids = [int(p) for p in pid_file.read_text().split()]
     assert len(pids) == 2 and pids[0] != pids[1], pids  # a new process ran the flow from the top
-    history = [s["name"] for s in http.get("flow_run_states/", params={"flow_run_id": run_id}).json()]
+    history = [s["name"] for s in served.http.get("flow_run_states/", params={"flow_run_id": run_id}).json()]
     assert "Suspended" in history and "Resuming" in history, history
 
     # one Slack message for the step, answered once; the answer is Slack-attested
-    slack = state_of(sandbox.world)
-    mine = [m for m in slack.messages("C0HANDOVER") if tag in json.dumps(m.get("blocks") or [])]
+    mine = [m for m in state_of(sandbox.world).messages("C0HANDOVER") if tag in json.dumps(m.get("blocks") or [])]
     assert len(mine) == 1, mine
     assert "Done* by <@U0BOB0001>" in str(mine[0]["blocks"]) and "baton_done" not in str(mine[0]["blocks"])
-    logs = http.post("logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()
-    text = "\n".join(log["message"] for log in logs)
-    assert "answered 'done' by U0BOB0001 via slack (verified" in text, text
+    text = served.logs(run_id, until="answered 'done' by U0BOB0001 via slack (verified")
     assert text.count("human step logout answered") == 1
-    http.close()
+
+
+def test_refused_answer_is_not_replayed_after_the_next_suspend(
+    served: Served, gateway: RunningGateway, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A wrong answer (approve, to a task step) is refused and said once in the thread; the step suspends
+    again at ``logout-r1``; the next rerun from the top skips the refused answer instead of judging and
+    announcing it again."""
+    tag = f"refuse-{uuid.uuid4().hex[:8]}"
+    pid_file = tmp_path / "pids"
+    run_id = served.start(admin_url=sandbox.urls["admin"], tag=tag, pid_file=str(pid_file))
+    try:
+        served.wait_suspended(run_id, "logout")
+        wrong = {"outcome": "approve", "responder": "mallory", "via": "prefect-ui"}
+        reply = served.http.post(f"flow_runs/{run_id}/resume", json={"run_input": wrong}).json()
+        assert reply["status"] == "ACCEPT", reply
+        served.wait_suspended(run_id, "logout-r1")
+        message = step_message(sandbox, run_id)
+        click = state_of(sandbox.world).click("bob@acme.example", "C0HANDOVER", message["ts"], "baton_done")
+        assert click.status == 200, click.body
+        final = served.wait_final(run_id)
+    finally:
+        served.cancel_if_paused(run_id)
+    assert final["type"] == "COMPLETED", (final, served.server.output()[-3000:])
+    assert len(pid_file.read_text().split()) == 3  # first run, after the refused answer, after the click
+    slack = state_of(sandbox.world)
+    mine = [m for m in slack.messages("C0HANDOVER") if tag in json.dumps(m.get("blocks") or [])]
+    assert len(mine) == 1 and "Done* by <@U0BOB0001>" in str(mine[0]["blocks"])
+    thread = [m for m in slack.messages("C0HANDOVER", include_replies=True) if m.get("thread_ts") == mine[0]["ts"]]
+    refusals = [m for m in thread if "not accepted" in str(m.get("text", "")) + str(m.get("blocks", ""))]
+    assert len(refusals) == 1, refusals
+    assert "'approve' is not an answer to this step" in str(refusals[0])
+    text = served.logs(run_id, until="answered 'done' by U0BOB0001 via slack (verified")
+    assert text.count("answer to logout via prefect-ui refused") == 1, text
