@@ -116,7 +116,7 @@ def step_blocks(
             "block_id": "baton_note",
             "optional": True,
             "label": {"type": "plain_text", "text": "Note (optional)"},
-            "element": {"type": "plain_text_input", "action_id": "note"},
+            "element": {"type": "plain_text_input", "action_id": "note", "max_length": 2000},
         }
     )
     if kind == "approval":

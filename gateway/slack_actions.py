@@ -75,6 +75,21 @@ def _ephemeral(text: str) -> Reply:
     return Reply(200, {"response_type": "ephemeral", "replace_original": False, "text": text})
 
 
+def _block_text(block: Any) -> str | None:
+    text = block.get("text") if isinstance(block, dict) else None
+    value = text.get("text") if isinstance(text, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _title_and_instruction(blocks: Any) -> tuple[str, str]:
+    """The step's header and instruction from the message Slack sent back (tolerant of odd shapes)."""
+    items = blocks if isinstance(blocks, list) else []
+    kinds = [(b.get("type"), _block_text(b)) for b in items if isinstance(b, dict)]
+    title = next((t for k, t in kinds if k == "header" and t), "Step")
+    instruction = next((t for k, t in kinds if k == "section" and t), "")
+    return title, instruction
+
+
 def _note(payload: _Payload) -> str:
     value = payload.state.values.get("baton_note", {}).get("note", {}).get("value")
     if value is not None and not isinstance(value, str):
@@ -166,9 +181,7 @@ class SlackActions:
     def _mark_answered(self, payload: _Payload, outcome: str, clicker: str) -> None:
         if self.slack is None or not payload.container.message_ts:
             return
-        blocks = payload.message.get("blocks") or []
-        title = next((b["text"]["text"] for b in blocks if b.get("type") == "header"), "Step")
-        instruction = next((b["text"]["text"] for b in blocks if b.get("type") == "section"), "")
+        title, instruction = _title_and_instruction(payload.message.get("blocks"))
         status = f"*{outcome.capitalize()}* by <@{clicker}> at {time.strftime('%H:%M')}: resuming the run..."
         try:
             self.slack.update(
