@@ -143,6 +143,9 @@ class PrefectServer:
             PREFECT_UI_API_URL=self.api_url,
             PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
             PREFECT_LOGGING_LEVEL="WARNING",
+            # SQLite under many writers (flows, gateway, UI) on 2 cores: wait for locks instead of a 503
+            PREFECT_SERVER_DATABASE_TIMEOUT="60",
+            PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT="30",
         )
         env.update(self.extra_env)
         self.proc = subprocess.Popen(
