@@ -145,6 +145,7 @@ def _post(svc: Services, step: _Step, run_id: str, thread_ts: str | None) -> Sla
             "kind": step.kind,
             "title": step.title,
             "policy": [step.policy.remind_every, step.policy.escalate_after, step.policy.deadline],
+            "state_if_expired": step.state_if_expired,
         },
     )
     return message
