@@ -192,8 +192,19 @@ def waiting_step(api: PrefectRest, settings: Settings, run: dict[str, Any], flow
     )
 
 
+def _span(seconds: float) -> str:
+    """A duration as people say it: 45 s, 12 min, 5.5 h, 3.0 days."""
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 2 * 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def _when(stamp: str) -> str:
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM:SS UTC (N min ago)'."""
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM:SS UTC (12 min ago)' or '(in 3.0 days)'."""
     if not stamp:
         return "(unknown)"
     try:
@@ -201,13 +212,8 @@ def _when(stamp: str) -> str:
     except ValueError:
         return stamp
     seconds = (dt.datetime.now(dt.UTC) - moment).total_seconds()
-    if seconds >= 0:
-        ago = f"{int(seconds)} s ago" if seconds < 120 else f"{int(seconds // 60)} min ago"
-        if seconds >= 2 * 3600:
-            ago = f"{seconds / 3600:.1f} h ago"
-    else:
-        ago = f"in {int(-seconds // 60)} min" if -seconds >= 120 else f"in {int(-seconds)} s"
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({ago})"
+    relative = f"{_span(seconds)} ago" if seconds >= 0 else f"in {_span(-seconds)}"
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({relative})"
 
 
 def _allowed(kind: str) -> tuple[str, ...]:

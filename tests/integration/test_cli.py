@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.cli import outcome_refusal
+from baton.cli import _span, outcome_refusal
 from baton.devstack import PrefectServer, free_port
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
@@ -121,6 +121,7 @@ def test_paused_lists_the_step_then_resume_answers_it(
         assert f"\n  answer:      baton resume {waiting.id} --outcome done --note" in listed.stdout
         assert block.startswith(f"  step-probe / {waiting.run['name']}  [Paused]")
         assert "step:        probe (task)" in block and "waiting:     since " in block
+        assert "deadline:    " in block and " UTC (in " in block  # step_probe's deadline: 600 s
         assert f"open:        {prefect_server.ui_url}/runs/flow-run/{waiting.id}" in block
         assert "## Log out of Salesforce" in block
         assert "**Log out** of Salesforce in every browser tab, then press Done." in block
@@ -252,3 +253,11 @@ def test_outcomes_the_cli_may_send(kind: str, outcome: str, allowed: bool) -> No
     assert (outcome_refusal(kind, outcome, approvals_slack_only=True) == "") is allowed
     if kind == "approval" and outcome == "approve":
         assert outcome_refusal(kind, outcome, approvals_slack_only=False) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0, "0 s"), (119, "119 s"), (120, "2 min"), (7199, "119 min"), (7200, "2.0 h"), (3 * 86400, "3.0 days")],
+)
+def test_waiting_times_read_as_people_say_them(seconds: float, said: str) -> None:
+    assert _span(seconds) == said
