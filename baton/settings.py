@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     intercom_api_url: HttpUrl = _f(HttpUrl("https://api.intercom.io"), "https://api.intercom.io", "Intercom API")
     intercom_app_url: HttpUrl = _f(HttpUrl("https://app.intercom.com"), "https://app.intercom.com", "Intercom app")
     jotform_api_url: HttpUrl = _f(HttpUrl("https://api.jotform.com"), "https://api.jotform.com", "Jotform API")
+    jotform_api_key: SecretStr | None = _f(
+        None, "0123456789abcdef...", "Jotform API key (read access): flows check a form exists before changing anything"
+    )
 
     @field_validator("vault_kv_mount", "vault_prefix", "vault_approle_mount")
     @classmethod

@@ -89,6 +89,7 @@ class Identity:
     user_id: str
     username: str
     org_id: str
+    email_verified: bool | None = None  # userinfo's email_verified, when the org reports it
 
 
 class SalesforceClient:
@@ -109,6 +110,17 @@ class SalesforceClient:
     ) -> SalesforceClient:
         """``POST /services/oauth2/token`` grant_type=client_credentials (Baton's connected app, run-as user)."""
         reply = cls._token(login_url, session, {"grant_type": "client_credentials"}, auth=(client_id, client_secret))
+        return cls.with_token(reply["instance_url"], reply["access_token"], session=session)
+
+    @classmethod
+    def password_grant(
+        cls, login_url: str, client_id: str, client_secret: str, username: str, password: str, *,
+        session: requests.Session,
+    ) -> SalesforceClient:  # fmt: skip
+        """``POST /services/oauth2/token`` grant_type=password: *username* through Baton's connected app."""
+        redaction.register(password)
+        data = {"grant_type": "password", "username": username, "password": password}
+        reply = cls._token(login_url, session, data, auth=(client_id, client_secret))
         return cls.with_token(reply["instance_url"], reply["access_token"], session=session)
 
     @classmethod
@@ -185,8 +197,10 @@ class SalesforceClient:
         if reply.status_code != 200:
             raise SalesforceError("userinfo", "INVALID_SESSION_ID", f"HTTP {reply.status_code}", reply.status_code)
         data = reply.json()
+        verified = data.get("email_verified")
         return Identity(user_id=str(data["user_id"]), username=str(data.get("preferred_username", "")),
-                        org_id=str(data.get("organization_id", "")))  # fmt: skip
+                        org_id=str(data.get("organization_id", "")),
+                        email_verified=verified if isinstance(verified, bool) else None)  # fmt: skip
 
 
 def soql_quote(value: str) -> str:

@@ -18,6 +18,8 @@ from tasks.retry import RETRY
 from tasks.services import services
 
 PERSIST: dict[str, Any] = {"persist_result": True, **RETRY}
+# A check a flow repeats in one run (before asking a person, and after): always asked again, never cached.
+CHECK: dict[str, Any] = {**PERSIST, "refresh_cache": True}
 
 
 class MissingInOrg(SalesforceError):
@@ -138,7 +140,9 @@ def generate_password(length: int = 24) -> str:
 
 
 @task(**PERSIST)
-def ensure_password(user_id: str, vault_path: str, flow_run_id: str) -> StagedSecret:
+def ensure_password(
+    user_id: str, vault_path: str, flow_run_id: str, staged_by: str = "create-salesforce-integration-user"
+) -> StagedSecret:
     """A generated password, staged in Vault first, then set by API. Reuses a pending one after a crash;
     keeps a current one (nothing to rotate). Returns the Vault reference only."""
     custody = services().custody
@@ -154,7 +158,7 @@ def ensure_password(user_id: str, vault_path: str, flow_run_id: str) -> StagedSe
     else:
         staged = custody.stage(
             vault_path, {"password": generate_password()}, expect_version=state.latest_version if state else 0,
-            staged_by="create-salesforce-integration-user", flow_run_id=flow_run_id,
+            staged_by=staged_by, flow_run_id=flow_run_id,
         )  # fmt: skip
     password = custody.read_version(vault_path, staged.version).values["password"].get_secret_value()
     _sf().set_password(user_id, password)
@@ -254,3 +258,131 @@ def password_login_works(username: str, password_path: str, token_path: str) -> 
     except SalesforceError:
         return False
     return True
+
+
+# -- API-only integration users (guides/jotform-salesforce-api-only-user.txt) ----------------------
+
+
+def _same_id(a: object, b: object) -> bool:
+    """Salesforce Ids compare on their first 15 characters (the 18-character form adds a checksum)."""
+    return bool(a) and bool(b) and str(a)[:15] == str(b)[:15]
+
+
+@task(**PERSIST)
+def permission_set_licence(name: str) -> dict[str, Any]:
+    """The permission set licence called *name* (``SELECT ... FROM PermissionSetLicense``): Id and free seats."""
+    fields = "Id, MasterLabel, TotalLicenses, UsedLicenses"
+    row = _sf().one(f"SELECT {fields} FROM PermissionSetLicense WHERE MasterLabel = {soql_quote(name)} LIMIT 1")
+    if row is None:
+        known = [str(r["MasterLabel"]) for r in _sf().query("SELECT MasterLabel FROM PermissionSetLicense")]
+        raise MissingInOrg("permission set licence", name, known)
+    return {"id": str(row["Id"]), "free": int(row["TotalLicenses"] or 0) - int(row["UsedLicenses"] or 0)}
+
+
+@task(**PERSIST)
+def existing_user(username: str) -> dict[str, Any] | None:
+    """The user with *username* (Id, profile name, active), or None; nothing is changed."""
+    soql = f"SELECT Id, IsActive, Profile.Name FROM User WHERE Username = {soql_quote(username)}"
+    row = _sf().one(soql)
+    if row is None:
+        return None
+    profile = row.get("Profile") or {}
+    return {"id": str(row["Id"]), "profile": str(profile.get("Name", "")), "active": bool(row.get("IsActive"))}
+
+
+@task(**PERSIST)
+def ensure_permission_set(name: str, label: str, licence_id: str) -> str:
+    """The permission set with API name *name* and the licence *licence_id*; created unless it exists.
+
+    An existing one without that licence is refused (assigning it would not give what the guide asks)."""
+    sf = _sf()
+    row = sf.one(f"SELECT Id, Label, LicenseId FROM PermissionSet WHERE Name = {soql_quote(name)}")
+    if row is not None:
+        if not _same_id(row.get("LicenseId"), licence_id):
+            raise SalesforceError(
+                "ensure permission set", "FIELD_INTEGRITY_EXCEPTION",
+                f"permission set {name!r} exists without the licence {licence_id}; a licence cannot be added to an "
+                "existing permission set, so choose another permission_set_name",
+                fields=["Name"],
+            )  # fmt: skip
+        get_run_logger().info("permission set %s exists already (%s)", name, row["Id"])
+        return str(row["Id"])
+    ps_id = sf.create("PermissionSet", {"Name": name, "Label": label, "LicenseId": licence_id})
+    get_run_logger().info("created permission set %s (%s) with licence %s", name, ps_id, licence_id)
+    return ps_id
+
+
+@task(**PERSIST)
+def ensure_licence_assignment(user_id: str, licence_id: str) -> str:
+    """A PermissionSetLicenseAssign of *licence_id* to *user_id*, unless there is one; returns its Id."""
+    sf = _sf()
+    soql = (
+        f"SELECT Id FROM PermissionSetLicenseAssign WHERE AssigneeId = {soql_quote(user_id)} "
+        f"AND PermissionSetLicenseId = {soql_quote(licence_id)}"
+    )
+    row = sf.one(soql)
+    if row is not None:
+        return str(row["Id"])
+    assignment = sf.create("PermissionSetLicenseAssign", {"AssigneeId": user_id, "PermissionSetLicenseId": licence_id})
+    get_run_logger().info("assigned permission set licence %s to %s (%s)", licence_id, user_id, assignment)
+    return assignment
+
+
+@task(**PERSIST)
+def ensure_permission_set_assignment(user_id: str, permission_set_id: str) -> str:
+    """A PermissionSetAssignment of *permission_set_id* to *user_id*, unless there is one; returns its Id."""
+    sf = _sf()
+    soql = (
+        f"SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)} "
+        f"AND PermissionSetId = {soql_quote(permission_set_id)}"
+    )
+    row = sf.one(soql)
+    if row is not None:
+        return str(row["Id"])
+    assignment = sf.create("PermissionSetAssignment", {"AssigneeId": user_id, "PermissionSetId": permission_set_id})
+    get_run_logger().info("assigned permission set %s to %s (%s)", permission_set_id, user_id, assignment)
+    return assignment
+
+
+@task(**CHECK)
+def email_verified(username: str, password_path: str) -> bool | None:
+    """Whether the user has verified their e-mail, as the org reports it to the user (userinfo's
+    ``email_verified``, after a password grant as the user through Baton's connected app with the
+    password in Vault). None when the org does not let Baton ask (e.g. the password flow is blocked)."""
+    custody = services().custody
+    settings = services().settings
+    state = custody.describe(password_path)
+    version = state.pending_version or state.current_version
+    if version is None or not settings.salesforce_client_id or settings.salesforce_client_secret is None:
+        return None
+    password = custody.read_version(password_path, version).values["password"].get_secret_value()
+    try:
+        client = SalesforceClient.password_grant(
+            str(settings.salesforce_login_url), settings.salesforce_client_id,
+            settings.salesforce_client_secret.get_secret_value(), username, password, session=salesforce_session(),
+        )  # fmt: skip
+        verified = client.identity().email_verified
+    except SalesforceError as exc:
+        if exc.retryable:
+            raise
+        get_run_logger().info("cannot ask the org whether %s is verified (%s); a person's answer is the record",
+                              username, exc.code)  # fmt: skip
+        return None
+    get_run_logger().info("the org reports the e-mail of %s as %s", username, "verified" if verified else "unverified")
+    return verified
+
+
+@task(**CHECK)
+def app_authorization(app_name: str, user_id: str) -> dict[str, Any]:
+    """Whether *user_id* has authorized the connected app *app_name* (an OauthToken row), and who did last.
+
+    ``{"token_id": Id or None, "latest_user": username of the latest authorization of the app or None}``."""
+    sf = _sf()
+    mine = sf.one(
+        f"SELECT Id FROM OauthToken WHERE AppName = {soql_quote(app_name)} AND UserId = {soql_quote(user_id)} LIMIT 1"
+    )
+    latest = sf.one(
+        f"SELECT User.Username FROM OauthToken WHERE AppName = {soql_quote(app_name)} ORDER BY CreatedDate DESC LIMIT 1"
+    )
+    latest_user = (latest.get("User") or {}).get("Username") if latest else None
+    return {"token_id": str(mine["Id"]) if mine else None, "latest_user": str(latest_user) if latest_user else None}
