@@ -275,6 +275,8 @@ def paused(
     typer.echo(f"{len(steps)} run{'s' if len(steps) != 1 else ''} waiting for a person:")
     for step in steps:
         allowed = _allowed(step.kind)
+        here = [o for o in allowed if not outcome_refusal(step.kind, o, settings.approvals_slack_only)]
+        command = f"baton resume {step.run_id} --outcome {'|'.join(here)} --note '...' --as <you>"
         typer.echo("")
         typer.echo(f"{step.run_id}  {step.flow} / {step.run_name}  [{step.state}]")
         typer.echo(f"  step:        {step.step or '(none)'}" + (f" ({step.kind})" if step.kind else ""))
@@ -286,7 +288,10 @@ def paused(
             typer.echo("  instruction:")
             for line in step.instruction.strip().splitlines():
                 typer.echo(f"    {line}".rstrip())
-        typer.echo(f"  answer:      baton resume {step.run_id} --outcome {allowed[0]} --note '...' --as <you>")
+        if here == list(allowed):
+            typer.echo(f"  answer:      {command}")
+        else:  # an approval (Slack only) or a secret (its one-time link): the CLI can only say no
+            typer.echo(f"  answer:      in Slack; from here only: {command}")
 
 
 @app.command()

@@ -118,7 +118,7 @@ def test_paused_lists_the_step_then_resume_answers_it(
         listed = cli(baton_env, "paused")
         assert listed.returncode == 0, listed.stderr
         block = listed.stdout.split(waiting.id, 1)[1].split("\n  answer:", 1)[0]  # this run's block
-        assert f"\n  answer:      baton resume {waiting.id} --outcome done --note" in listed.stdout
+        assert f"\n  answer:      baton resume {waiting.id} --outcome done|problem --note" in listed.stdout
         assert block.startswith(f"  step-probe / {waiting.run['name']}  [Paused]")
         assert "step:        probe (task)" in block and "waiting:     since " in block
         assert "deadline:    " in block and " UTC (in " in block  # step_probe's deadline: 600 s
@@ -206,6 +206,8 @@ def test_approval_only_rejects_from_the_cli(
     api = prefect_server.api_url
     waiting = start_paused(baton_env, api, "kind=approval", "requested_by=carol@acme.example")
     try:
+        listed = cli(baton_env, "paused").stdout.split(waiting.id, 1)[1]
+        assert f"answer:      in Slack; from here only: baton resume {waiting.id} --outcome reject " in listed
         wrong = cli(baton_env, "resume", waiting.id, "--outcome", "done", "--as", "dana")
         assert wrong.returncode == 2 and "'done' is not an answer to this approval step" in wrong.stderr
         approve = cli(baton_env, "resume", waiting.id, "--outcome", "approve", "--as", "dana")
