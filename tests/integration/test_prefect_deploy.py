@@ -1,0 +1,34 @@
+"""prefect.yaml deploys: `prefect deploy --all` against the session's server creates every deployment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from baton.devstack import PrefectServer
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_prefect_deploy_all(prefect_server: PrefectServer) -> None:
+    env = {**os.environ, **prefect_server.client_env()}
+    prefect = str(Path(sys.executable).parent / "prefect")
+    subprocess.run([prefect, "work-pool", "create", "baton", "--type", "process", "--overwrite"], env=env,
+                   cwd=ROOT, check=True, capture_output=True, timeout=120)  # fmt: skip
+    done = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    names = [d["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]]
+    with httpx.Client(base_url=prefect_server.api_url + "/") as http:
+        for name in names:
+            reply = http.get(f"deployments/name/{name}/{name}")
+            assert reply.status_code == 200, name
+            deployment = reply.json()
+            assert deployment["enforce_parameter_schema"] is True and deployment["work_pool_name"] == "baton"
+        sweeper = http.get("deployments/name/remind-waiting-steps/remind-waiting-steps").json()
+        assert sweeper["schedules"] and sweeper["schedules"][0]["schedule"]["interval"] == 300
