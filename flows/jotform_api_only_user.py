@@ -12,10 +12,11 @@ Every change is looked up first, so a rerun after a crash or a stop converges wi
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import flow, get_run_logger
+from prefect import Task, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator
 
@@ -76,12 +77,23 @@ class ApiOnlyUserRequest(BaseModel):
         return re.sub(r"[^a-z0-9]+", "-", str(self.username).lower()).strip("-")
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 class InvalidRequest(BatonError):
     """The flow's parameters do not fit the org or Jotform; nothing was changed."""
 
 
 class StepNotDone(BatonError):
     """A person answered Done, but the org shows the step is not done; the message says what to redo."""
+
+
+def _again(check: Task[P, R]) -> Task[P, R]:
+    """*check* asked again after a person's answer: never from the cache. (The first ask stays cached
+    for the run, so a suspended run that restarts from the top reaches the same human step and reads
+    the answer it already has.)"""
+    return check.with_options(cache_policy=NO_CACHE)
 
 
 def _validate(params: dict[str, Any]) -> ApiOnlyUserRequest:
@@ -226,7 +238,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
         if not answer.ok:
             report.add(STEPS[4].title, _who(answer))
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the e-mail")
-        verified = sf.email_verified(username, password.path)
+        verified = _again(sf.email_verified)(username, password.path)
         if verified is False:
             raise StepNotDone(_not_verified(req))
         checked = "Salesforce confirms it" if verified else "Salesforce does not say; the answer is the record"
@@ -252,7 +264,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
         report.add(STEPS[7].title, _who(answer))
         if not answer.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem in Jotform")
-        authorization = sf.app_authorization(CONNECTED_APP, user_id)
+        authorization = _again(sf.app_authorization)(CONNECTED_APP, user_id)
         if not authorization["token_id"]:
             raise StepNotDone(_not_authorized(req, authorization["latest_user"]))
     sf.promote_password(password.path, password.version, run_id, req.requested_by)

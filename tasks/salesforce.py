@@ -18,8 +18,6 @@ from tasks.retry import RETRY
 from tasks.services import services
 
 PERSIST: dict[str, Any] = {"persist_result": True, **RETRY}
-# A check a flow repeats in one run (before asking a person, and after): always asked again, never cached.
-CHECK: dict[str, Any] = {**PERSIST, "refresh_cache": True}
 
 
 class MissingInOrg(SalesforceError):
@@ -344,7 +342,7 @@ def ensure_permission_set_assignment(user_id: str, permission_set_id: str) -> st
     return assignment
 
 
-@task(**CHECK)
+@task(**PERSIST)
 def email_verified(username: str, password_path: str) -> bool | None:
     """Whether the user has verified their e-mail, as the org reports it to the user (userinfo's
     ``email_verified``, after a password grant as the user through Baton's connected app with the
@@ -372,7 +370,7 @@ def email_verified(username: str, password_path: str) -> bool | None:
     return verified
 
 
-@task(**CHECK)
+@task(**PERSIST)
 def app_authorization(app_name: str, user_id: str) -> dict[str, Any]:
     """Whether *user_id* has authorized the connected app *app_name* (an OauthToken row), and who did last.
 

@@ -296,6 +296,14 @@ def test_end_to_end_with_people_answering_through_the_gateway(
     assert f"Vault {_vault_path(params['username'])} v1" in text and "Salesforce confirms it" in text
     assert all(password not in json.dumps(m) for m in messages)
     assert password not in output
+    # The same report as the run's artifact in Prefect.
+    with httpx.Client(base_url=prefect_server.api_url + "/") as http:
+        artifacts = http.post(
+            "artifacts/filter", json={"artifacts": {"key": {"any_": ["jotform-api-only-user-report"]}}, "limit": 50}
+        ).json()
+    report = next(a["data"] for a in artifacts if a["flow_run_id"] == result["flow_run_id"])
+    assert "| Verify the new user's e-mail | done by U0BOB0001 via slack (verified)" in report
+    assert f"Vault {_vault_path(params['username'])} v1 is current" in report and password not in report
 
 
 def test_crash_at_every_task_boundary_then_rerun_converges(
@@ -377,6 +385,9 @@ def test_bad_input_names_the_field_and_changes_nothing(
     assert results[1]["type"] == "JotformError", results[1]
     assert "HTTP 404" in results[1]["error"] and "form_id" in results[1]["error"]
     assert [_counts(sandbox, bad), _counts(sandbox, unknown_form)] == before
+    # The run that got as far as Slack says there why it stopped, and that nothing was done.
+    messages = [json.dumps(m) for m in state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)]
+    assert any("Stopped" in m and "123456789012345" in m and "Done so far: nothing" in m for m in messages)
 
 
 def test_salesforce_limit_is_retried_and_the_flow_completes(
