@@ -70,14 +70,21 @@ class PrefectRest:
         self.http = httpx.Client(base_url=self.api_url + "/", timeout=timeout, auth=auth)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise CliError(
-                f"cannot reach Prefect at {self.api_url} ({exc.__class__.__name__}: {exc}); "
-                "check BATON_PREFECT_API_URL",
-                FAILED,
-            ) from None
+        """One request; a busy server's 502/503/504 (e.g. SQLite locked) is tried again, up to 3 times."""
+        attempt = 0
+        while True:
+            try:
+                reply = self.http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise CliError(
+                    f"cannot reach Prefect at {self.api_url} ({exc.__class__.__name__}: {exc}); "
+                    "check BATON_PREFECT_API_URL",
+                    FAILED,
+                ) from None
+            if reply.status_code not in (502, 503, 504) or attempt == 3:
+                return reply
+            attempt += 1
+            time.sleep(0.5 * attempt)
 
     def _json(self, reply: httpx.Response, what: str) -> Any:
         if reply.status_code >= 400:

@@ -21,12 +21,13 @@ import hvac
 import uvicorn
 
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
-from deployments.vault.setup import setup_vault
+from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
+from deployments.vault.setup import setup_vault
 from gateway.app import build, create_app
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
-from tests.harness import FlowProcess, settings_from
+from tests.harness import FlowProcess
 
 HERE = Path(__file__).parent
 
@@ -53,14 +54,11 @@ def main() -> None:
     slack = state_of(sandbox.world)
     slack.set_post_rate(0)
     port = free_port()
-    env = {
-        "BATON_VAULT_ADDR": bao.addr, "BATON_VAULT_TOKEN": bao.root_token,
-        "BATON_PREFECT_API_URL": prefect.api_url, "BATON_SLACK_BOT_TOKEN": slack.config.bot.token,
-        "BATON_SLACK_SIGNING_SECRET": slack.config.signing_secret,
-        "BATON_SLACK_BASE_URL": sandbox.urls["slack"] + "/api/", "BATON_SLACK_CHANNEL": "C0HANDOVER",
-        "BATON_GATEWAY_URL": f"http://127.0.0.1:{port}", "BATON_PREFECT_PAUSE_POLL_SECONDS": "1",
-        **prefect.client_env(),
-    }  # fmt: skip
+    env = stack_env(
+        vault_addr=bao.addr, vault_token=bao.root_token, prefect=prefect, urls=sandbox.urls, ca_file=sandbox.ca_file,
+        slack_bot_token=slack.config.bot.token, slack_signing_secret=slack.config.signing_secret,
+        gateway_url=f"http://127.0.0.1:{port}",
+    )  # fmt: skip
     settings = settings_from(env)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
-from baton.settings import Settings
+from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
 from gateway.app import build, create_app
 from sandbox.server import Sandbox
@@ -40,34 +40,13 @@ def baton_env(
 ) -> dict[str, str]:
     """BATON_* and PREFECT_* for a flow or gateway process wired to this session's real parts."""
     slack = state_of(sandbox.world)
-    env = {
-        "BATON_VAULT_ADDR": openbao.addr,
-        "BATON_VAULT_TOKEN": openbao.root_token,
-        "BATON_PREFECT_API_URL": prefect_server.api_url,
-        "BATON_SLACK_BOT_TOKEN": slack.config.bot.token,
-        "BATON_SLACK_SIGNING_SECRET": slack.config.signing_secret,
-        "BATON_SLACK_BASE_URL": sandbox.urls["slack"] + "/api/",
-        "BATON_SLACK_CHANNEL": "C0HANDOVER",
-        "BATON_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
-        "BATON_GATEWAY_HOOK_SECRET": "hook-secret-for-tests-0001",
-        "BATON_SALESFORCE_LOGIN_URL": sandbox.urls["salesforce"],
-        "BATON_SALESFORCE_CA_FILE": sandbox.ca_file,
-        "BATON_SALESFORCE_CLIENT_ID": "baton-salesforce-client-0001",
-        "BATON_SALESFORCE_CLIENT_SECRET": "baton-salesforce-secret-0001",
-        "BATON_JIRA_SITE_URL": sandbox.urls["jira"],
-        "BATON_JIRA_AUTH_URL": sandbox.urls["jira"],
-        "BATON_JIRA_API_URL": sandbox.urls["jira"],
-        "BATON_INTERCOM_API_URL": sandbox.urls["intercom"],
-        "BATON_INTERCOM_APP_URL": sandbox.urls["intercom"],
-        "BATON_JOTFORM_API_URL": sandbox.urls["jotform"],
-        "BATON_OFFBOARDING_DEPLOYMENT": register_deployment(),  # what POST /hooks/offboarding starts
-        **prefect_server.client_env(),
-    }
+    env = stack_env(
+        vault_addr=openbao.addr, vault_token=openbao.root_token, prefect=prefect_server, urls=sandbox.urls,
+        ca_file=sandbox.ca_file, slack_bot_token=slack.config.bot.token,
+        slack_signing_secret=slack.config.signing_secret, gateway_url=f"http://127.0.0.1:{gateway_port}",
+    )  # fmt: skip
+    env["BATON_OFFBOARDING_DEPLOYMENT"] = register_deployment()  # what POST /hooks/offboarding starts
     return env
-
-
-def settings_from(env: dict[str, str]) -> Settings:
-    return Settings(**{k.removeprefix("BATON_").lower(): v for k, v in env.items() if k.startswith("BATON_")})
 
 
 @dataclass

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.faults import FaultRule
-from sandbox.slack import control
+from sandbox.slack import control, page
 from sandbox.slack.config import SlackScenarioError, parse_config
 from sandbox.slack.errors import ratelimited_response
 from sandbox.slack.interactivity import ClickError, ClickResult
@@ -55,7 +55,7 @@ def state_of(world: World) -> SlackState:
 def routes(world: World) -> list[BaseRoute]:
     state = state_of(world)
     api = make_endpoint(state)
-    return [Route("/api/{method}", api, methods=["GET", "POST"]), *control.routes(state)]
+    return [Route("/api/{method}", api, methods=["GET", "POST"]), *control.routes(state), *page.routes(state)]
 
 
 def fault_response(rule: FaultRule) -> Response:
