@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +47,18 @@ def _params(username: str) -> dict[str, Any]:
         "role_name": "Integrations", "licence": "Salesforce", "login_ip_ranges": ["203.0.113.10-203.0.113.20"],
         "login_hours": ["Monday 08:00-18:00"], "credential_mode": "oauth", "requested_by": "bob@acme.example",
     }  # fmt: skip
+
+
+def _port(wanted: int, what: str) -> int:
+    """*wanted* if it is free on loopback, else a free one (and say so); 0 always picks a free one."""
+    if wanted:
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", wanted))
+            return wanted
+        except OSError:
+            typer.echo(f"  port {wanted} is taken; {what} takes a free port instead")
+    return free_port()
 
 
 class Stack:
@@ -119,9 +132,9 @@ def main(
         typer.echo("2/6 the sandbox (Salesforce, Jira, Intercom, Jotform, Slack) ...")
         sandbox = stack.add(Sandbox().start())
         typer.echo("3/6 Prefect server (about 20 s on a fresh database) ...")
-        prefect = stack.add(PrefectServer(state_dir / "prefect", port=prefect_port or free_port()).start())
+        prefect = stack.add(PrefectServer(state_dir / "prefect", port=_port(prefect_port, "Prefect")).start())
         slack = state_of(sandbox.world)
-        gateway_url = f"http://127.0.0.1:{gateway_port or free_port()}"
+        gateway_url = f"http://127.0.0.1:{_port(gateway_port, 'the gateway')}"
         env = stack_env(
             vault_addr=bao.addr, vault_token=bao.root_token, prefect=prefect, urls=sandbox.urls,
             ca_file=sandbox.ca_file, slack_bot_token=slack.config.bot.token,
