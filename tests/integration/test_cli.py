@@ -74,7 +74,12 @@ def start_paused(env: dict[str, str], api_url: str, *args: str, timeout: float =
 
 
 def state_of_run(api_url: str, run_id: str) -> dict[str, Any]:
-    state: dict[str, Any] = httpx.get(f"{api_url}/flow_runs/{run_id}").json()["state"]
+    for _ in range(5):  # a busy SQLite server may answer 503 for a moment
+        reply = httpx.get(f"{api_url}/flow_runs/{run_id}")
+        if reply.status_code < 500:
+            break
+        time.sleep(0.5)
+    state: dict[str, Any] = reply.json()["state"]
     return state
 
 
