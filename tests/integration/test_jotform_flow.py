@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ from tests.harness import ROOT, FlowProcess, RunningGateway
 FLOW = "flows.jotform_api_only_user:create_jotform_api_only_user"
 FLOW_NAME = "create-jotform-api-only-user"
 SCRIPT = ROOT / "tests" / "flows" / "run_flow.py"
+GATED = ROOT / "tests" / "flows" / "run_flow_gated.py"
 SEED_FORM = "241118435271045"  # "Contact Sales" in the shipped scenario
 PROFILE = "Minimum Access - API Only Integrations"
 PREFIX = f"jf{uuid.uuid4().hex[:4]}"
@@ -234,6 +236,26 @@ def _start(env: dict[str, str], params: dict[str, Any], crash_after: int | None 
     return FlowProcess(SCRIPT, {**env, **extra}, FLOW, json.dumps(params))
 
 
+class GatedRun:
+    """A run whose process starts now (imports) and runs the flow when released (tests/flows/run_flow_gated.py)."""
+
+    def __init__(self, env: dict[str, str], params: dict[str, Any], go: Path) -> None:
+        self.go = go
+        self.flow = FlowProcess(GATED, {**env, "BATON_TEST_GO_FILE": str(go)}, FLOW, json.dumps(params))
+
+    def release(self, crash_after: int | None) -> None:
+        staged = self.go.with_suffix(".tmp")
+        staged.write_text(str(crash_after or ""))
+        staged.rename(self.go)
+
+
+def _crashed_after(output: str, n: int) -> str:
+    """The task after which the run crashed, checked to be its n-th (and the run printed no result)."""
+    crash = re.search(r"CRASHING after task (\S+) \((\d+)\)", output)
+    assert crash is not None and int(crash.group(2)) == n and _result(output) is None, output[-2000:]
+    return crash.group(1)
+
+
 def _result(output: str) -> dict[str, Any] | None:
     lines = [line for line in output.splitlines() if line.startswith("RESULT=")]
     return json.loads(lines[-1].removeprefix("RESULT=")) if lines else None
@@ -308,29 +330,34 @@ def test_end_to_end_with_people_answering_through_the_gateway(
 
 def test_crash_at_every_task_boundary_then_rerun_converges(
     env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, prefect_server: PrefectServer,
-    openbao: OpenBaoDevServer,
+    openbao: OpenBaoDevServer, tmp_path: Path,
 ) -> None:  # fmt: skip
     """BATON_TEST_CRASH_AFTER=N kills the process right after the N-th task; the next run goes one task
     further. A run in which a person answered a step is followed by a run that skips that step and its
-    re-check (Salesforce shows it done), so the same N then lands on the next task."""
+    re-check (Salesforce shows it done), so the same N then lands on the next task. Each run's process
+    starts while the previous run goes (run_flow_gated.py) and is released once that one has ended."""
     params = _params("crash", _new_form(sandbox))
     person = Person(sandbox, prefect_server.api_url, params)
     crashed_after: list[str] = []
-    n = 1
-    while True:
-        answered_before = len(person.answered)
-        flow = _start(env, params, crash_after=n)
-        try:
-            output = person.drive(flow)
-        finally:
-            flow.kill()
-        crash = re.search(r"CRASHING after task (\S+) \((\d+)\)", output)
-        if crash is None:
-            break
-        assert int(crash.group(2)) == n and _result(output) is None, output[-2000:]
-        crashed_after.append(crash.group(1))
-        n += 1 - (len(person.answered) - answered_before)
-        assert len(crashed_after) < 20, crashed_after
+    warm = GatedRun(env, params, tmp_path / "go-1")
+    n, number = 1, 1
+    try:
+        while True:
+            run, number = warm, number + 1
+            warm = GatedRun(env, params, tmp_path / f"go-{number}")
+            answered_before = len(person.answered)
+            run.release(crash_after=n)
+            try:
+                output = person.drive(run.flow)
+            finally:
+                run.flow.kill()
+            if "CRASHING after task" not in output:
+                break
+            crashed_after.append(_crashed_after(output, n))
+            n += 1 - (len(person.answered) - answered_before)
+            assert len(crashed_after) < 20, crashed_after
+    finally:
+        warm.flow.kill()
     result = _result(output)
     assert result is not None and result.get("status") == "done", output[-3000:]
     assert crashed_after == [
