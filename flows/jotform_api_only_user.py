@@ -212,10 +212,9 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
         raise InvalidRequest(_seat_problem(USER_LICENCE))
     if not existing and licence["free"] < 1:
         raise InvalidRequest(_seat_problem(PERMISSION_SET_LICENCE))
-    report.add(
-        STEPS[0].title,
-        f"form {form['id']} {form['title']!r}; user {'found: ' + existing['id'] if existing else 'not there yet'}",
-    )
+    title = repr(form["title"]) if form["title"] else "(not checked: BATON_JOTFORM_API_KEY is not set)"
+    user = f"found: {existing['id']}" if existing else "not there yet"
+    report.add(STEPS[0].title, f"form {form['id']} {title}; user {user}")
 
     ps_id = sf.ensure_permission_set(req.permission_set_name, req.permission_set_label, licence["id"])
     report.add(STEPS[1].title, f"{req.permission_set_name} ({ps_id}), licence {PERMISSION_SET_LICENCE}")

@@ -136,6 +136,7 @@ class Person:
     params: dict[str, Any]
     answered: list[str] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
+    skip_jotform: bool = False  # presses Done without doing the Jotform part
 
     def paused_step(self) -> tuple[str, str] | None:
         """(run id, step key) of this request's run if it waits for a person and accepts answers."""
@@ -169,7 +170,8 @@ class Person:
             if key == "verify-email":
                 self.verify_email()
             elif key == "jotform-authenticate":
-                self.authenticate_jotform(message)
+                if not self.skip_jotform:
+                    self.authenticate_jotform(message)
             else:
                 raise AssertionError(f"unexpected step {key}")
             click = state_of(self.sandbox.world).click("bob@acme.example", "C0HANDOVER", message["ts"], "baton_done")
@@ -438,3 +440,26 @@ def test_salesforce_limit_is_retried_and_the_flow_completes(
     assert "REQUEST_LIMIT_EXCEEDED" in output and "SERVER_UNAVAILABLE" in output
     assert output.count("Retry 1/3 will start") >= 2, output[-3000:]
     _assert_set_up(sandbox, openbao, params)
+
+
+def test_done_without_authenticating_in_jotform_fails_naming_what_to_redo(
+    env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, prefect_server: PrefectServer,
+    openbao: OpenBaoDevServer,
+) -> None:  # fmt: skip
+    params = _params("lazy", _new_form(sandbox))
+    person = Person(sandbox, prefect_server.api_url, params, skip_jotform=True)
+    flow = _start(env, params)
+    try:
+        output = person.drive(flow)
+    finally:
+        flow.kill()
+    result = _result(output)
+    assert result is not None and result.get("type") == "StepNotDone", output[-3000:]
+    assert f"Jotform is not authorized by {params['username']}" in result["error"]
+    assert f"press Authenticate, log in as {params['username']} (not as yourself), press Allow" in result["error"]
+    assert "the latest Jotform authorization in the org is by" in result["error"]
+    state = _custody(openbao).describe(_vault_path(params["username"]))
+    assert state.current_version is None and state.pending_version == 1  # never promoted: not proven
+    assert _counts(sandbox, params)["set_assignments"] == 1
+    messages = [json.dumps(m) for m in state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)]
+    assert any("Stopped" in m and "Jotform is not authorized by" in m for m in messages)
