@@ -15,14 +15,14 @@ import re
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator
 
 from baton.errors import BatonError
-from flows.human import HumanResult, human_step, reveal_link, say, thread
+from flows.human import human_step, reveal_link, say, thread
 from flows.plan import Report, Step, render_plan
+from flows.reporting import finish, who
 from tasks import jotform as jf
 from tasks import salesforce as sf
 
@@ -235,13 +235,13 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
             state_if_expired=f"The user {username} exists with its permission set unassigned; nothing uses it yet.",
         )  # fmt: skip
         if not answer.ok:
-            report.add(STEPS[4].title, _who(answer))
+            report.add(STEPS[4].title, who(answer))
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the e-mail")
         verified = _again(sf.email_verified)(username, password.path)
         if verified is False:
             raise StepNotDone(_not_verified(req))
         checked = "Salesforce confirms it" if verified else "Salesforce does not say; the answer is the record"
-        report.add(STEPS[4].title, f"{_who(answer)}; {checked}")
+        report.add(STEPS[4].title, f"{who(answer)}; {checked}")
 
     psl_assignment = sf.ensure_licence_assignment(user_id, licence["id"])
     report.add(STEPS[5].title, f"{PERMISSION_SET_LICENCE} ({psl_assignment})")
@@ -260,7 +260,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
             state_if_expired=f"The user {username} is set up with its permission set; its password is pending in "
                              "Vault, and Jotform still uses its former Salesforce account.",
         )  # fmt: skip
-        report.add(STEPS[7].title, _who(answer))
+        report.add(STEPS[7].title, who(answer))
         if not answer.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem in Jotform")
         authorization = _again(sf.app_authorization)(CONNECTED_APP, user_id)
@@ -275,14 +275,14 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
     return _finish(report, thread_ts, run_id, "done", user_id=user_id, permission_set_id=ps_id)
 
 
-def _who(result: HumanResult) -> str:
-    how = "verified" if result.verified else "self-declared"
-    note = f" (note: {result.note})" if result.note else ""
-    return f"{result.outcome} by {result.responder or 'someone'} via {result.via} ({how}){note}"
-
-
 def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
-    report.add(STEPS[9].title, status)
-    create_markdown_artifact(key="jotform-api-only-user-report", markdown=report.markdown(), description=report.title)
-    say(thread_ts, report.slack())
-    return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}
+    last = STEPS[-1].title
+    return finish(
+        report,
+        step=last,
+        artifact_key="jotform-api-only-user-report",
+        thread_ts=thread_ts,
+        run_id=run_id,
+        status=status,
+        **extra,
+    )

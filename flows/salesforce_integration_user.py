@@ -14,13 +14,13 @@ import re
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from baton.errors import BatonError
-from flows.human import HumanResult, human_step, reveal_link, say, secret_step, thread
+from flows.human import human_step, reveal_link, secret_step, thread
 from flows.plan import Report, Step, render_plan
+from flows.reporting import finish, who
 from tasks import salesforce as sf
 
 TITLE = "Create a Salesforce integration user"
@@ -174,7 +174,7 @@ def create_salesforce_integration_user(
             assignee=req.requested_by, thread_ts=thread_ts,
             state_if_expired=f"The user {req.username} exists without login restrictions and is not used yet.",
         )  # fmt: skip
-        report.add(STEPS[4].title, _who(done))
+        report.add(STEPS[4].title, who(done))
         if not done.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the restrictions")
 
@@ -190,7 +190,7 @@ def create_salesforce_integration_user(
                 extra_links=reveal_link(password.path, password.version, "password", "the integration user's password"),
                 state_if_expired=f"The user {req.username} exists; its password is pending in Vault, unused.",
             )  # fmt: skip
-            report.add(STEPS[5].title, _who(consent))
+            report.add(STEPS[5].title, who(consent))
             if not consent.ok:
                 return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the consent")
             version = sf.verify_oauth_and_promote(oauth_path, consent.vault_version, user_id, run_id, req.requested_by)
@@ -213,7 +213,7 @@ def create_salesforce_integration_user(
             extra_links=reveal_link(password.path, password.version, "password", "the integration user's password"),
             state_if_expired=f"The user {req.username} exists; its password is pending in Vault, unused.",
         )  # fmt: skip
-        report.add(STEPS[6].title, _who(reset))
+        report.add(STEPS[6].title, who(reset))
         if not reset.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the token")
         sf.verify_password_login_and_promote(
@@ -223,14 +223,14 @@ def create_salesforce_integration_user(
     return _finish(report, thread_ts, run_id, "done", user_id=user_id)
 
 
-def _who(result: HumanResult) -> str:
-    how = "verified" if result.verified else "self-declared"
-    ref = f", Vault {result.vault_path} v{result.vault_version}" if result.vault_path else ""
-    return f"{result.outcome} by {result.responder or 'someone'} via {result.via} ({how}){ref}"
-
-
 def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
-    report.add(STEPS[8].title, status)
-    create_markdown_artifact(key="integration-user-report", markdown=report.markdown(), description=report.title)
-    say(thread_ts, report.slack())
-    return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}
+    last = STEPS[-1].title
+    return finish(
+        report,
+        step=last,
+        artifact_key="integration-user-report",
+        thread_ts=thread_ts,
+        run_id=run_id,
+        status=status,
+        **extra,
+    )

@@ -1,0 +1,29 @@
+"""How a flow tells what it did: one line per human step, and the report as a Prefect artifact and
+in the run's Slack thread (ids, names and Vault references only, never a value)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact
+
+from flows.human import HumanResult, say
+from flows.plan import Report
+
+
+def who(result: HumanResult) -> str:
+    """'done by U0BOB0001 via slack (verified), Vault <path> vN (note: ...)'."""
+    how = "verified" if result.verified else "self-declared"
+    ref = f", Vault {result.vault_path} v{result.vault_version}" if result.vault_path else ""
+    note = f" (note: {result.note})" if result.note else ""
+    return f"{result.outcome} by {result.responder or 'someone'} via {result.via} ({how}){ref}{note}"
+
+
+def finish(
+    report: Report, *, step: str, artifact_key: str, thread_ts: str | None, run_id: str, status: str, **extra: str
+) -> dict[str, Any]:
+    """Close the report with *status* under *step*, publish it, and return the flow's result."""
+    report.add(step, status)
+    create_markdown_artifact(key=artifact_key, markdown=report.markdown(), description=report.title)
+    say(thread_ts, report.slack())
+    return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}
