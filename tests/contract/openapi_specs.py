@@ -18,7 +18,11 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-SPECS = Path("/work/shared/specs")
+# shared/ sits beside the project's root (CI clones main next to it); /work/shared on a developer machine.
+SPECS = next(
+    (p for p in (Path(__file__).resolve().parents[3] / "shared" / "specs", Path("/work/shared/specs")) if p.exists()),
+    Path("/work/shared/specs"),
+)
 JIRA_SERVER = "https://your-domain.atlassian.net"
 INTERCOM_SERVER = "https://api.intercom.io"
 JIRA_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d{4}|[+-]\d\d:\d\d|Z)$")

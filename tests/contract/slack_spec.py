@@ -22,7 +22,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-SPEC_PATH = Path(os.environ.get("BATON_SPECS", "/work/shared/specs")) / "slack-web-api.openapi.json"
+from tests.contract.openapi_specs import SPECS
+
+SPEC_PATH = Path(os.environ.get("BATON_SPECS", str(SPECS))) / "slack-web-api.openapi.json"
 SPEC_URI = "urn:slack-web-api"
 
 # Error codes Slack returns today that the spec's (2019-era) closed lists lack.
