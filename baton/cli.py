@@ -253,7 +253,7 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        return load_settings(vault=False)
     except BatonError as exc:
         _fail(str(exc), REFUSED)
 

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
         return self
 
 
+class OperatorSettings(Settings):
+    """Settings for tools that never touch Vault (the operators' CLI): Vault auth is not required."""
+
+    @model_validator(mode="after")
+    def _vault_auth(self) -> OperatorSettings:
+        return self
+
+
 def _example(field: str) -> str:
     info = Settings.model_fields.get(field)
     extra = info.json_schema_extra if info else None
@@ -134,9 +142,12 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "Baton's settings are not usable:\n  " + "\n  ".join(lines)
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and ``.env``; raise ``ConfigError`` naming each bad key."""
+def load_settings(*, vault: bool = True, **overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env``; raise ``ConfigError`` naming each bad key.
+
+    ``vault=False`` is for tools that never reach Vault: its auth settings are then not required.
+    """
     try:
-        return Settings(**overrides)
+        return Settings(**overrides) if vault else OperatorSettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None

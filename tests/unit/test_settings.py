@@ -64,3 +64,8 @@ def test_env_example_documents_every_key() -> None:
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     for name in Settings.model_fields:
         assert f"BATON_{name.upper()}=" in example, name
+
+
+def test_operator_tools_need_no_vault_auth() -> None:
+    settings = load_settings(vault=False)
+    assert settings.vault_token is None and str(settings.prefect_api_url).startswith("http://127.0.0.1:4200")
