@@ -40,6 +40,8 @@ from clients.vault.tickets import TicketStore
 from flows.reminders import Action, WaitPolicy
 from tasks.services import Services, services
 
+SUSPEND_GRACE = 24 * 3600  # seconds past a step's deadline before Prefect itself would expire a suspend
+
 
 class HumanAnswer(RunInput, AnswerFields):
     """The form a person fills in the Prefect UI (and what the gateway and the CLI send)."""
@@ -210,7 +212,9 @@ def _wait(svc: Services, step: _Step, key: str, deployment: bool) -> HumanAnswer
     form = HumanAnswer.with_initial_data(description=_form_description(step), outcome=default)
     remaining = max(1, int(step.policy.deadline - (time.time() - step.posted_at)))
     if deployment:
-        answer: HumanAnswer = suspend_flow_run(wait_for_input=form, timeout=remaining, key=key)
+        # No process waits for a suspended run: the sweeper reminds, escalates and fails it safely at the
+        # deadline. Prefect's own pause expiry would fail it silently first, so it gets a day's grace.
+        answer: HumanAnswer = suspend_flow_run(wait_for_input=form, timeout=remaining + SUSPEND_GRACE, key=key)
         return answer
     stop = threading.Event()
     reminder = threading.Thread(target=_remind_while_paused, args=(svc, step, stop), daemon=True)
