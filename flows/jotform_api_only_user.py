@@ -14,15 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Task, flow, get_run_logger
+from prefect import Task, flow
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator
 
 from baton.errors import BatonError
 from flows.human import human_step, reveal_link, say, thread
-from flows.plan import Report, Step, render_plan
-from flows.reporting import finish, who
+from flows.plan import Report, Step
+from flows.reporting import finish, show_plan, who
 from tasks import jotform as jf
 from tasks import salesforce as sf
 
@@ -177,12 +177,8 @@ def create_jotform_api_only_user(
     params = dict(locals())
     params.pop("plan")
     req = _validate(params)
-    logger = get_run_logger()
     if plan:
-        text = render_plan(f"{TITLE}: {req.username}", STEPS)
-        logger.info("%s", text)
-        print(text)
-        return {"plan": text}
+        return show_plan(f"{TITLE}: {req.username}", STEPS)
 
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     report = Report(f"{TITLE}: {req.username}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.human import HumanResult, say
-from flows.plan import Report
+from flows.plan import Report, Step, render_plan
 
 
 def who(result: HumanResult) -> str:
@@ -27,3 +28,11 @@ def finish(
     create_markdown_artifact(key=artifact_key, markdown=report.markdown(), description=report.title)
     say(thread_ts, report.slack())
     return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}
+
+
+def show_plan(title: str, steps: list[Step], skipped: set[str] | None = None) -> dict[str, Any]:
+    """Dry run: log and print the plan (each step automatic or a person) and return it; nothing changes."""
+    text = render_plan(title, steps, skipped)
+    get_run_logger().info("%s", text)
+    print(text)
+    return {"plan": text}

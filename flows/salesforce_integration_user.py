@@ -13,14 +13,14 @@ import ipaddress
 import re
 from typing import Any, Literal
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.context import get_run_context
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from baton.errors import BatonError
 from flows.human import human_step, reveal_link, secret_step, thread
-from flows.plan import Report, Step, render_plan
-from flows.reporting import finish, who
+from flows.plan import Report, Step
+from flows.reporting import finish, show_plan, who
 from tasks import salesforce as sf
 
 TITLE = "Create a Salesforce integration user"
@@ -137,16 +137,12 @@ def create_salesforce_integration_user(
     params["login_ip_ranges"] = login_ip_ranges or []
     params["login_hours"] = login_hours or []
     req = _validate(params)
-    logger = get_run_logger()
     if plan:
         skipped = set()
         if not (req.login_ip_ranges or req.login_hours):
             skipped.add(STEPS[4].title)
         skipped.add(STEPS[6].title if req.credential_mode == "oauth" else STEPS[5].title)
-        text = render_plan(f"{TITLE}: {req.username}", STEPS, skipped)
-        logger.info("%s", text)
-        print(text)
-        return {"plan": text}
+        return show_plan(f"{TITLE}: {req.username}", STEPS, skipped)
 
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     report = Report(f"{TITLE}: {req.username}")
