@@ -20,9 +20,9 @@ from prefect.context import get_run_context
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator
 
 from baton.errors import BatonError
-from flows.human import human_step, reveal_link, say, thread
+from flows.human import human_step, reveal_link, thread
 from flows.plan import Report, Step
-from flows.reporting import finish, show_plan, who
+from flows.reporting import announce_stop, finish, show_plan, who
 from tasks import jotform as jf
 from tasks import salesforce as sf
 
@@ -186,8 +186,7 @@ def create_jotform_api_only_user(
     try:
         return _run(req, report, thread_ts, run_id)
     except BatonError as exc:
-        done = "; ".join(f"{step}: {outcome}" for step, outcome in report.rows) or "nothing"
-        say(thread_ts, f":x: *Stopped*: {exc}\nDone so far: {done}")
+        announce_stop(thread_ts, report, exc)
         raise
 
 

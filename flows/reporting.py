@@ -36,3 +36,9 @@ def show_plan(title: str, steps: list[Step], skipped: set[str] | None = None) ->
     get_run_logger().info("%s", text)
     print(text)
     return {"plan": text}
+
+
+def announce_stop(thread_ts: str | None, report: Report, exc: Exception) -> None:
+    """A failed run says in its Slack thread why it stopped and what was done so far."""
+    done = "; ".join(f"{step}: {outcome}" for step, outcome in report.rows) or "nothing"
+    say(thread_ts, f":x: *Stopped*: {exc}\nDone so far: {done}")

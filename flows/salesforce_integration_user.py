@@ -20,7 +20,7 @@ from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validato
 from baton.errors import BatonError
 from flows.human import human_step, reveal_link, secret_step, thread
 from flows.plan import Report, Step
-from flows.reporting import finish, show_plan, who
+from flows.reporting import announce_stop, finish, show_plan, who
 from tasks import salesforce as sf
 
 TITLE = "Create a Salesforce integration user"
@@ -147,7 +147,14 @@ def create_salesforce_integration_user(
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     report = Report(f"{TITLE}: {req.username}")
     thread_ts = thread(f"*{TITLE}*: `{req.username}` (requested by {req.requested_by})")
+    try:
+        return _run(req, report, thread_ts, run_id)
+    except BatonError as exc:
+        announce_stop(thread_ts, report, exc)
+        raise
 
+
+def _run(req: IntegrationUserRequest, report: Report, thread_ts: str | None, run_id: str) -> dict[str, Any]:
     existing = sf.find_user(req.username)
     report.add(STEPS[0].title, f"found {existing}" if existing else "not there yet")
     licence_info = sf.check_licence(req.profile, req.licence)
