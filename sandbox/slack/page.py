@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from sandbox.slack.interactivity import ClickError, prepare, send_async
 from sandbox.slack.state import NotFound, SlackState
 
-_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_LINK = re.compile(r"<([^|>@!]+)\|([^>]+)>|<@([A-Z0-9]+)>|<!subteam\^([A-Z0-9]+)>")
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:0;background:#f8f8f8}header{background:#3f0e40;color:#fff;"
     "padding:.6rem 1rem}main{max-width:52rem;margin:1rem auto;padding:0 1rem}.msg{background:#fff;border:1px solid"
@@ -31,28 +31,34 @@ _STYLE = (
 )
 
 
-def _mrkdwn(text: str) -> str:
+def _mrkdwn(text: str, names: dict[str, str]) -> str:
+    """Slack mrkdwn to HTML: links, user and group mentions (by name), *bold* and `code`."""
     parts, last = [], 0
     for m in _LINK.finditer(text):
         parts.append(html.escape(text[last : m.start()]))
-        parts.append(f'<a href="{html.escape(m.group(1))}" target="_blank">{html.escape(m.group(2))}</a>')
+        if m.group(1):
+            parts.append(f'<a href="{html.escape(m.group(1))}" target="_blank">{html.escape(m.group(2))}</a>')
+        else:
+            ident = m.group(3) or m.group(4)
+            parts.append(f"<b>@{html.escape(names.get(ident, ident))}</b>")
         last = m.end()
     parts.append(html.escape(text[last:]))
     out = "".join(parts)
     out = re.sub(r"\*([^*\n]+)\*", r"<b>\1</b>", out)
+    out = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", out)
     return out.replace("\n", "<br>")
 
 
-def _blocks(message: dict[str, Any], as_user: str) -> str:
+def _blocks(message: dict[str, Any], as_user: str, names: dict[str, str]) -> str:
     out: list[str] = []
     for block in message.get("blocks") or []:
         kind = block.get("type")
         if kind == "header":
             out.append(f"<h3>{html.escape(block['text']['text'])}</h3>")
         elif kind == "section" and isinstance(block.get("text"), dict):
-            out.append(f"<p>{_mrkdwn(block['text'].get('text', ''))}</p>")
+            out.append(f"<p>{_mrkdwn(block['text'].get('text', ''), names)}</p>")
         elif kind == "context":
-            texts = [_mrkdwn(e.get("text", "")) for e in block.get("elements", []) if isinstance(e, dict)]
+            texts = [_mrkdwn(e.get("text", ""), names) for e in block.get("elements", []) if isinstance(e, dict)]
             out.append(f'<p class="meta">{" ".join(texts)}</p>')
         elif kind == "actions":
             for el in block.get("elements", []):
@@ -70,7 +76,7 @@ def _blocks(message: dict[str, Any], as_user: str) -> str:
                     f'<button class="{style}" type="submit">{label}</button></form>'
                 )
     if not out:
-        out.append(f"<p>{_mrkdwn(message.get('text', ''))}</p>")
+        out.append(f"<p>{_mrkdwn(message.get('text', ''), names)}</p>")
     return "".join(out)
 
 
@@ -88,10 +94,13 @@ def routes(state: SlackState) -> list[BaseRoute]:
         for m in messages:
             if m.get("thread_ts") and m.get("thread_ts") != m.get("ts"):
                 replies.setdefault(str(m["thread_ts"]), []).append(m)
+        names = {u.id: u.name for u in state.config.users} | {g.id: g.handle for g in state.config.usergroups}
         items = []
         for m in top:
-            items.append(f'<div class="msg" id="m{html.escape(m["ts"])}">{_blocks(m, as_user)}</div>')
-            items += [f'<div class="msg reply">{_blocks(r, as_user)}</div>' for r in replies.get(str(m["ts"]), [])]
+            items.append(f'<div class="msg" id="m{html.escape(m["ts"])}">{_blocks(m, as_user, names)}</div>')
+            items += [
+                f'<div class="msg reply">{_blocks(r, as_user, names)}</div>' for r in replies.get(str(m["ts"]), [])
+            ]
         users = "".join(
             f"<option{' selected' if u.email == as_user else ''}>{html.escape(u.email)}</option>"
             for u in state.config.users

@@ -12,6 +12,9 @@ from sandbox.server import Sandbox
 from sandbox.slack import state_of
 
 
+SECTION = "<@U0BOB0001> *Log out*, see <http://127.0.0.1:1/x|the run>"
+
+
 class _Receiver(BaseHTTPRequestHandler):
     bodies: list[bytes] = []
 
@@ -33,7 +36,7 @@ def test_page_shows_messages_and_its_buttons_click(fresh_sandbox: Sandbox) -> No
     headers = {"Authorization": f"Bearer {slack.config.bot.token}"}
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Log out of Salesforce"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Log out*, see <http://127.0.0.1:1/x|the run>"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": SECTION}},
         {"type": "actions", "elements": [{"type": "button", "action_id": "baton_done", "value": "v",
                                           "text": {"type": "plain_text", "text": "Done"}}]},
     ]  # fmt: skip
@@ -43,7 +46,7 @@ def test_page_shows_messages_and_its_buttons_click(fresh_sandbox: Sandbox) -> No
     page = httpx.get(fresh_sandbox.urls["slack"] + "/sandbox/slack/app?channel=C0HANDOVER&as=carol@acme.example")
     assert page.status_code == 200
     assert "<h3>Log out of Salesforce</h3>" in page.text and '<a href="http://127.0.0.1:1/x"' in page.text
-    assert "<b>Log out</b>" in page.text and ">Done</button>" in page.text
+    assert "<b>Log out</b>" in page.text and ">Done</button>" in page.text and "<b>@bob</b>" in page.text
     clicked = httpx.post(
         fresh_sandbox.urls["slack"] + "/sandbox/slack/app/click",
         data={"channel": "C0HANDOVER", "ts": posted["ts"], "action_id": "baton_done", "as": "carol@acme.example"},
