@@ -11,7 +11,6 @@ import httpx
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 
-
 SECTION = "<@U0BOB0001> *Log out*, see <http://127.0.0.1:1/x|the run>"
 
 
