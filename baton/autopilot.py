@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 
@@ -28,12 +29,12 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 120) -> Any:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def paused_at(prefect_api: str, run_id: str) -> str | None:
-    state = httpx.get(f"{prefect_api}/flow_runs/{run_id}").json()["state"]
+def paused_at(prefect: httpx.Client, run_id: str) -> str | None:
+    state = prefect.get(f"flow_runs/{run_id}").json()["state"]
     if state["type"] != "PAUSED":
         return None
     schema = state["state_details"]["run_input_keyset"]["schema"]
-    ready = httpx.get(f"{prefect_api}/flow_runs/{run_id}/input/{schema}").status_code == 200
+    ready = prefect.get(f"flow_runs/{run_id}/input/{schema}").status_code == 200
     return str(state["state_details"]["pause_key"]) if ready else None
 
 
@@ -65,12 +66,13 @@ def integration_user(
 ) -> None:
     """Answer every human step of one create-salesforce-integration-user run (OAuth mode)."""
     slack = state_of(sandbox.world)
+    prefect = prefect_http(prefect_api)
     answered: set[str] = set()
     while True:
-        state = httpx.get(f"{prefect_api}/flow_runs/{run_id}").json()["state"]
+        state = prefect.get(f"flow_runs/{run_id}").json()["state"]
         if state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return
-        key = paused_at(prefect_api, run_id)
+        key = paused_at(prefect, run_id)
         if key is None or key in answered:
             time.sleep(0.3)
             continue

@@ -21,7 +21,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import hvac
 import typer
 import uvicorn
@@ -33,6 +32,7 @@ from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
 from deployments.vault.setup import setup_vault
 from gateway.app import build, create_app
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 
@@ -147,7 +147,7 @@ def main(
         typer.echo("5/6 serving Baton's deployments (serve()) ...")
         served_env = {**os.environ, **env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
         stack.add(_Served(served_env, state_dir / "serve.log"))
-        http = httpx.Client(base_url=prefect.api_url + "/", timeout=15)
+        http = prefect_http(prefect.api_url, timeout=15)
         deployment = wait_for("the deployments", lambda: (r := http.get(f"deployments/name/{DEPLOYMENT}"))
                               .status_code == 200 and r.json(), timeout=90)  # fmt: skip
         username = f"integration.{uuid.uuid4().hex[:4]}@acme.example"

@@ -29,12 +29,39 @@ class RunState:
 
 
 SCHEMA_NOT_READY = "schema"
+BUSY = (502, 503, 504)
+
+
+class BusyRetryTransport(httpx.HTTPTransport):
+    """Retries a request Prefect answered 502/503/504 (its SQLite busy under load), with back-off.
+    Prefect rolls such a request back, so sending it again is safe."""
+
+    def __init__(self, attempts: int = 5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.attempts = attempts
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(self.attempts):
+            response = super().handle_request(request)
+            if response.status_code not in BUSY or attempt == self.attempts - 1:
+                return response
+            response.close()
+            time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+
+def prefect_http(api_url: str, *, timeout: float = 10.0, auth_string: str | None = None) -> httpx.Client:
+    """An httpx client for Prefect's REST API that rides out a busy server."""
+    auth: httpx.BasicAuth | None = None
+    if auth_string and ":" in auth_string:
+        user, password = auth_string.split(":", 1)
+        auth = httpx.BasicAuth(user, password)
+    return httpx.Client(base_url=api_url.rstrip("/") + "/", timeout=timeout, auth=auth, transport=BusyRetryTransport())
 
 
 class PrefectAPI:
     def __init__(self, api_url: str, *, auth_string: str | None = None, timeout: float = 5.0) -> None:
-        auth = tuple(auth_string.split(":", 1)) if auth_string and ":" in auth_string else None
-        self.http = httpx.Client(base_url=api_url.rstrip("/") + "/", timeout=timeout, auth=auth)  # type: ignore[arg-type]
+        self.http = prefect_http(api_url, timeout=timeout, auth_string=auth_string)
 
     def flow_run(self, run_id: str) -> RunState | None:
         """``GET /flow_runs/<id>``; None when there is no such run."""
@@ -60,13 +87,8 @@ class PrefectAPI:
         retried for *wait_for_schema* seconds.
         """
         deadline = time.monotonic() + wait_for_schema
-        busy = 0
         while True:
             reply = self.http.post(f"flow_runs/{run_id}/resume", json={"run_input": run_input})
-            if reply.status_code >= 500 and busy < 3:  # SQLite busy under load: try again shortly
-                busy += 1
-                time.sleep(0.2 * busy)
-                continue
             if reply.status_code >= 400:
                 raise PrefectAPIError(f"Prefect refused to resume run {run_id}: HTTP {reply.status_code}")
             body = reply.json()
