@@ -22,6 +22,7 @@ from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
 from gateway.app import build, create_app
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.flows.offboarding_probe import register_deployment
@@ -127,7 +128,7 @@ class FlowProcess:
 def wait_paused(api_url: str, flow_name: str, *, key: str | None = None, timeout: float = 60) -> dict[str, Any]:
     """The newest run of *flow_name* once it is PAUSED (at step *key*, if given) with its input schema stored."""
     deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=api_url + "/") as http:
+    with prefect_http(api_url) as http:
         while time.monotonic() < deadline:
             runs = http.post(
                 "flow_runs/filter",

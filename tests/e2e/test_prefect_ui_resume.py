@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from baton.devstack import PrefectServer
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from tests.harness import FlowProcess
 
@@ -34,7 +35,7 @@ def _run_ids(http: httpx.Client) -> set[str]:
 
 def start_paused(env: dict[str, str], api_url: str, *args: str, timeout: float = 60) -> tuple[FlowProcess, str]:
     """step_probe in its own process; its run id once it waits with its form stored (not an older run's)."""
-    with httpx.Client(base_url=api_url + "/") as http:
+    with prefect_http(api_url) as http:
         known = _run_ids(http)
         flow = FlowProcess("step_probe.py", env, *args)
         deadline = time.monotonic() + timeout

@@ -13,11 +13,13 @@ from typing import Any
 
 import httpx
 
+from gateway.prefect_api import prefect_http
+
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 
 
 def _client(api_url: str) -> httpx.Client:
-    return httpx.Client(base_url=api_url.rstrip("/") + "/", timeout=10)
+    return prefect_http(api_url)
 
 
 def run(api_url: str, run_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import pytest
 
 from baton.cli import _span, outcome_refusal
 from baton.devstack import PrefectServer, free_port
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import ROOT, FlowProcess
@@ -54,7 +55,7 @@ class Waiting:
 
 def start_paused(env: dict[str, str], api_url: str, *args: str, timeout: float = 60) -> Waiting:
     """Start step_probe in its own process; return once *its* run (not an older one) waits with its form stored."""
-    with httpx.Client(base_url=api_url + "/") as http:
+    with prefect_http(api_url) as http:
         known = _run_ids(http, "step-probe")
         flow = FlowProcess("step_probe.py", env, *args)
         deadline = time.monotonic() + timeout

@@ -32,6 +32,7 @@ from clients.factory import custody_from
 from clients.humanstep import ACTION_IDS, LINK_ACTION, AnswerFields, attested_fields
 from clients.vault import VaultNotFound, attestation
 from clients.vault.tickets import TicketStore
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from sandbox.slack.interactivity import ClickResult, prepare, send, signature
@@ -459,7 +460,7 @@ def test_a_deposit_ticket_works_once(runs: Runs, gateway: RunningGateway, baton_
 
 
 def resume_via_api(runs: Runs, run_input: dict[str, Any]) -> None:
-    reply = httpx.post(f"{runs.api}/flow_runs/{runs.approval.run_id}/resume", json={"run_input": run_input})
+    reply = prefect_http(runs.api).post(f"flow_runs/{runs.approval.run_id}/resume", json={"run_input": run_input})
     assert reply.status_code in (200, 201) and reply.json()["status"] == "ACCEPT", reply.text
 
 

@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from baton.devstack import OpenBaoDevServer, PrefectServer
 from clients.vault import Custody, VaultAuth, connect
 from flows.jotform_api_only_user import STEPS
+from gateway.prefect_api import prefect_http
 from sandbox.faults import FaultRule
 from sandbox.jotform.state import Form, account, integration
 from sandbox.salesforce import org_of
@@ -140,7 +141,7 @@ class Person:
 
     def paused_step(self) -> tuple[str, str] | None:
         """(run id, step key) of this request's run if it waits for a person and accepts answers."""
-        with httpx.Client(base_url=self.api_url + "/") as http:
+        with prefect_http(self.api_url) as http:
             runs = http.post(
                 "flow_runs/filter",
                 json={"flows": {"name": {"any_": [FLOW_NAME]}}, "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}},
@@ -321,7 +322,7 @@ def test_end_to_end_with_people_answering_through_the_gateway(
     assert all(password not in json.dumps(m) for m in messages)
     assert password not in output
     # The same report as the run's artifact in Prefect.
-    with httpx.Client(base_url=prefect_server.api_url + "/") as http:
+    with prefect_http(prefect_server.api_url) as http:
         artifacts = http.post(
             "artifacts/filter", json={"artifacts": {"key": {"any_": ["jotform-api-only-user-report"]}}, "limit": 50}
         ).json()

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import yaml
 
 from baton.devstack import PrefectServer
+from gateway.prefect_api import prefect_http
 
 ROOT = Path(__file__).parents[2]
 
@@ -24,7 +24,7 @@ def test_prefect_deploy_all(prefect_server: PrefectServer) -> None:
                           text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     names = [d["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]]
-    with httpx.Client(base_url=prefect_server.api_url + "/") as http:
+    with prefect_http(prefect_server.api_url) as http:
         for name in names:
             reply = http.get(f"deployments/name/{name}/{name}")
             assert reply.status_code == 200, name

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from baton.devstack import PrefectServer
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import FlowProcess, RunningGateway, step_message
@@ -167,7 +168,7 @@ class Served:
 def served(baton_env: dict[str, str], prefect_server: PrefectServer) -> Iterator[Served]:
     """suspend_probe served by serve() in its own process, polling for runs every second."""
     server = FlowProcess("suspend_probe.py", {**baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"})
-    http = httpx.Client(base_url=prefect_server.api_url + "/", timeout=10)
+    http = prefect_http(prefect_server.api_url)
     try:
         deployment = wait_for(
             "the deployment to be served",

@@ -6,11 +6,11 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from baton.devstack import PrefectServer
 from flows.sweeper import remind_waiting_steps
+from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tasks.services import services
@@ -21,7 +21,7 @@ from tests.integration.test_suspend import Served, stop, wait_for
 @pytest.fixture(scope="module")
 def sweep_served(baton_env: dict[str, str], prefect_server: PrefectServer) -> Iterator[Served]:
     server = FlowProcess("sweep_probe.py", {**baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"})
-    http = httpx.Client(base_url=prefect_server.api_url + "/", timeout=10)
+    http = prefect_http(prefect_server.api_url)
     try:
         deployment = wait_for(
             "the deployment to be served",
