@@ -16,13 +16,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, flow
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
-from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from baton.errors import BatonError
-from flows.human import human_step, reveal_link, thread
-from flows.plan import Report, Step
-from flows.reporting import announce_stop, finish, show_plan, who
+from flows.human import human_step, reveal_link
+from flows.plan import InvalidRequest, Report, Step, validate
+from flows.reporting import finish, run_reported, show_plan, who
 from tasks import jotform as jf
 from tasks import salesforce as sf
 
@@ -81,10 +80,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class InvalidRequest(BatonError):
-    """The flow's parameters do not fit the org or Jotform; nothing was changed."""
-
-
 class StepNotDone(BatonError):
     """A person answered Done, but the org shows the step is not done; the message says what to redo."""
 
@@ -94,14 +89,6 @@ def _again(check: Task[P, R]) -> Task[P, R]:
     for the run, so a suspended run that restarts from the top reaches the same human step and reads
     the answer it already has.)"""
     return check.with_options(cache_policy=NO_CACHE)
-
-
-def _validate(params: dict[str, Any]) -> ApiOnlyUserRequest:
-    try:
-        return ApiOnlyUserRequest(**params)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidRequest(f"nothing was changed; fix these parameters: {problems}") from None
 
 
 # -- what people read (the guide's words) ----------------------------------------------------------
@@ -176,18 +163,15 @@ def create_jotform_api_only_user(
     prints the steps (automatic or a person) and changes nothing."""
     params = dict(locals())
     params.pop("plan")
-    req = _validate(params)
+    req = validate(ApiOnlyUserRequest, params)
     if plan:
         return show_plan(f"{TITLE}: {req.username}", STEPS)
 
-    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    report = Report(f"{TITLE}: {req.username}")
-    thread_ts = thread(f"*{TITLE}*: `{req.username}` for Jotform form {req.form_id} (requested by {req.requested_by})")
-    try:
-        return _run(req, report, thread_ts, run_id)
-    except BatonError as exc:
-        announce_stop(thread_ts, report, exc)
-        raise
+    return run_reported(
+        f"{TITLE}: {req.username}",
+        f"*{TITLE}*: `{req.username}` for Jotform form {req.form_id} (requested by {req.requested_by})",
+        lambda report, thread_ts, run_id: _run(req, report, thread_ts, run_id),
+    )
 
 
 def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id: str) -> dict[str, Any]:

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from baton.errors import BatonError
 
 Who = Literal["automatic", "person"]
+M = TypeVar("M", bound=BaseModel)
+
+
+class InvalidRequest(BatonError):
+    """A flow's parameters are wrong, or do not fit the remote systems; nothing was changed."""
+
+
+def validate(model: type[M], params: dict[str, Any]) -> M:
+    """The flow's parameters as *model*, or InvalidRequest naming every bad field."""
+    try:
+        return model(**params)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InvalidRequest(f"nothing was changed; fix these parameters: {problems}") from None
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@ in the run's Slack thread (ids, names and Vault references only, never a value).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.context import get_run_context
 
-from flows.human import HumanResult, say
+from baton.errors import BatonError
+from flows.human import HumanResult, say, thread
 from flows.plan import Report, Step, render_plan
 
 
@@ -42,3 +45,19 @@ def announce_stop(thread_ts: str | None, report: Report, exc: Exception) -> None
     """A failed run says in its Slack thread why it stopped and what was done so far."""
     done = "; ".join(f"{step}: {outcome}" for step, outcome in report.rows) or "nothing"
     say(thread_ts, f":x: *Stopped*: {exc}\nDone so far: {done}")
+
+
+Body = Callable[[Report, str | None, str], dict[str, Any]]
+
+
+def run_reported(title: str, thread_title: str, body: Body) -> dict[str, Any]:
+    """Open the run's report and Slack thread, then run *body(report, thread_ts, run_id)*; a BatonError
+    is announced in the thread (why, and what was done so far) before it fails the run."""
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    report = Report(title)
+    thread_ts = thread(thread_title)
+    try:
+        return body(report, thread_ts, run_id)
+    except BatonError as exc:
+        announce_stop(thread_ts, report, exc)
+        raise

@@ -14,13 +14,11 @@ import re
 from typing import Any, Literal
 
 from prefect import flow
-from prefect.context import get_run_context
-from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
-from baton.errors import BatonError
-from flows.human import human_step, reveal_link, secret_step, thread
-from flows.plan import Report, Step
-from flows.reporting import announce_stop, finish, show_plan, who
+from flows.human import human_step, reveal_link, secret_step
+from flows.plan import InvalidRequest, Report, Step, validate
+from flows.reporting import finish, run_reported, show_plan, who
 from tasks import salesforce as sf
 
 TITLE = "Create a Salesforce integration user"
@@ -90,18 +88,6 @@ class IntegrationUserRequest(BaseModel):
         return re.sub(r"[^a-z0-9]+", "-", str(self.username).lower()).strip("-")
 
 
-class InvalidRequest(BatonError):
-    """The flow's parameters are wrong; nothing was changed."""
-
-
-def _validate(params: dict[str, Any]) -> IntegrationUserRequest:
-    try:
-        return IntegrationUserRequest(**params)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidRequest(f"nothing was changed; fix these parameters: {problems}") from None
-
-
 def _ip_hours_instruction(req: IntegrationUserRequest, profile: str) -> str:
     lines = [f"In Salesforce, **Setup > Profiles > {profile}**:"]
     if req.login_ip_ranges:
@@ -136,7 +122,7 @@ def create_salesforce_integration_user(
     params.pop("plan")
     params["login_ip_ranges"] = login_ip_ranges or []
     params["login_hours"] = login_hours or []
-    req = _validate(params)
+    req = validate(IntegrationUserRequest, params)
     if plan:
         skipped = set()
         if not (req.login_ip_ranges or req.login_hours):
@@ -144,14 +130,11 @@ def create_salesforce_integration_user(
         skipped.add(STEPS[6].title if req.credential_mode == "oauth" else STEPS[5].title)
         return show_plan(f"{TITLE}: {req.username}", STEPS, skipped)
 
-    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    report = Report(f"{TITLE}: {req.username}")
-    thread_ts = thread(f"*{TITLE}*: `{req.username}` (requested by {req.requested_by})")
-    try:
-        return _run(req, report, thread_ts, run_id)
-    except BatonError as exc:
-        announce_stop(thread_ts, report, exc)
-        raise
+    return run_reported(
+        f"{TITLE}: {req.username}",
+        f"*{TITLE}*: `{req.username}` (requested by {req.requested_by})",
+        lambda report, thread_ts, run_id: _run(req, report, thread_ts, run_id),
+    )
 
 
 def _run(req: IntegrationUserRequest, report: Report, thread_ts: str | None, run_id: str) -> dict[str, Any]:

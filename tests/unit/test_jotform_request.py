@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from clients.jotform import JotformClient, JotformError, builder_url
-from flows.jotform_api_only_user import InvalidRequest, _validate
+from flows.jotform_api_only_user import ApiOnlyUserRequest
+from flows.plan import InvalidRequest, validate
 
 GOOD: dict[str, Any] = {
     "first_name": "Jotform", "last_name": "Integration", "email": "jotform.api@acme.example",
@@ -72,7 +73,7 @@ def test_builder_url_per_region(api: str, page: str) -> None:
 
 
 def test_a_good_request_passes() -> None:
-    req = _validate(GOOD)
+    req = validate(ApiOnlyUserRequest, GOOD)
     assert req.slug == "jotform-api-acme-example"
 
 
@@ -92,5 +93,5 @@ def test_a_good_request_passes() -> None:
 )
 def test_bad_parameters_are_named(field: str, value: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        _validate({**GOOD, field: value})
+        validate(ApiOnlyUserRequest, {**GOOD, field: value})
     assert f"{field}:" in str(caught.value) and "nothing was changed" in str(caught.value)
