@@ -310,36 +310,30 @@ def ensure_permission_set(name: str, label: str, licence_id: str) -> str:
     return ps_id
 
 
+def _ensure_assignment(sobject: str, fields: dict[str, str], what: str) -> str:
+    """The Id of the *sobject* row with exactly *fields*, created when there is none."""
+    sf = _sf()
+    where = " AND ".join(f"{name} = {soql_quote(value)}" for name, value in fields.items())
+    row = sf.one(f"SELECT Id FROM {sobject} WHERE {where}")
+    if row is not None:
+        return str(row["Id"])
+    assignment = sf.create(sobject, dict(fields))
+    get_run_logger().info("assigned %s (%s)", what, assignment)
+    return assignment
+
+
 @task(**PERSIST)
 def ensure_licence_assignment(user_id: str, licence_id: str) -> str:
     """A PermissionSetLicenseAssign of *licence_id* to *user_id*, unless there is one; returns its Id."""
-    sf = _sf()
-    soql = (
-        f"SELECT Id FROM PermissionSetLicenseAssign WHERE AssigneeId = {soql_quote(user_id)} "
-        f"AND PermissionSetLicenseId = {soql_quote(licence_id)}"
-    )
-    row = sf.one(soql)
-    if row is not None:
-        return str(row["Id"])
-    assignment = sf.create("PermissionSetLicenseAssign", {"AssigneeId": user_id, "PermissionSetLicenseId": licence_id})
-    get_run_logger().info("assigned permission set licence %s to %s (%s)", licence_id, user_id, assignment)
-    return assignment
+    fields = {"AssigneeId": user_id, "PermissionSetLicenseId": licence_id}
+    return _ensure_assignment("PermissionSetLicenseAssign", fields, f"permission set licence {licence_id} to {user_id}")
 
 
 @task(**PERSIST)
 def ensure_permission_set_assignment(user_id: str, permission_set_id: str) -> str:
     """A PermissionSetAssignment of *permission_set_id* to *user_id*, unless there is one; returns its Id."""
-    sf = _sf()
-    soql = (
-        f"SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)} "
-        f"AND PermissionSetId = {soql_quote(permission_set_id)}"
-    )
-    row = sf.one(soql)
-    if row is not None:
-        return str(row["Id"])
-    assignment = sf.create("PermissionSetAssignment", {"AssigneeId": user_id, "PermissionSetId": permission_set_id})
-    get_run_logger().info("assigned permission set %s to %s (%s)", permission_set_id, user_id, assignment)
-    return assignment
+    fields = {"AssigneeId": user_id, "PermissionSetId": permission_set_id}
+    return _ensure_assignment("PermissionSetAssignment", fields, f"permission set {permission_set_id} to {user_id}")
 
 
 @task(**PERSIST)

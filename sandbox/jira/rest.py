@@ -62,17 +62,7 @@ def group_name_json(group: JiraGroup, base: str) -> dict[str, str]:
 def user_json(state: JiraCloud, user: JiraUser, base: str, expand: str | None = "") -> dict[str, Any]:
     groups = sorted(user.groups)
     roles = ["jira-software"] if user.groups - {"site-admins"} else []
-    data: dict[str, Any] = {
-        "self": f"{base}/user?accountId={user.account_id}",
-        "accountId": user.account_id,
-        "accountType": user.account_type,
-        "emailAddress": user.email,
-        "avatarUrls": avatars(user.email),
-        "displayName": user.display_name,
-        "active": user.active,
-        "timeZone": user.time_zone,
-        "locale": user.locale,
-    }
+    data = user_details_json(user, base) | {"locale": user.locale}
     if expand is not None:
         items = (
             [group_name_json(state.groups[g], base) for g in groups if g in state.groups] if "groups" in expand else []
