@@ -17,10 +17,15 @@ class InvalidRequest(BatonError):
     """A flow's parameters are wrong, or do not fit the remote systems; nothing was changed."""
 
 
-def validate(model: type[M], params: dict[str, Any]) -> M:
-    """The flow's parameters as *model*, or InvalidRequest naming every bad field."""
+def validate(model: type[M], params: M | dict[str, Any]) -> M:
+    """The flow's parameters as *model*, or InvalidRequest naming every bad field.
+
+    A flow declares its parameters once, as *model* in its signature (``request: Model``), with
+    ``validate_parameters=False`` on its decorator so that a bad request reaches this check (and its
+    clear error) instead of Prefect's; *params* is then the dict a run was given, or the model itself.
+    """
     try:
-        return model(**params)
+        return model.model_validate(params if isinstance(params, dict) else params.model_dump())
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise InvalidRequest(f"nothing was changed; fix these parameters: {problems}") from None
