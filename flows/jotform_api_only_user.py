@@ -228,7 +228,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
     report.add(STEPS[6].title, f"{req.permission_set_name} ({ps_assignment})")
 
     authorization = sf.app_authorization(CONNECTED_APP, user_id)
-    if authorization["token_id"]:
+    if authorization["authorized"]:
         report.add(STEPS[7].title, f"Jotform is already authorized by {username}; nothing asked")
     else:
         reveal = reveal_link(password.path, password.version, "password", "the API-only user's password")
@@ -243,15 +243,21 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
         if not answer.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem in Jotform")
         authorization = _again(sf.app_authorization)(CONNECTED_APP, user_id)
-        if not authorization["token_id"]:
+        if authorization["authorized"] is False:
             raise StepNotDone(_not_authorized(req, authorization["latest_user"]))
     sf.promote_password(password.path, password.version, run_id, req.requested_by)
     report.add(
         STEPS[8].title,
-        f"OauthToken {authorization['token_id']} (app {CONNECTED_APP}, user {user_id}); "
+        f"{_authorization_note(authorization)} (app {CONNECTED_APP}, user {user_id}); "
         f"Vault {password.path} v{password.version} is current",
     )
     return _finish(report, thread_ts, run_id, "done", user_id=user_id, permission_set_id=ps_id)
+
+
+def _authorization_note(authorization: dict[str, Any]) -> str:
+    if authorization["authorized"] is None:
+        return "a person's answer (Baton's Salesforce user cannot see other users' OauthTokens)"
+    return f"{authorization['tokens']} OauthToken row(s)"
 
 
 def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:

@@ -18,7 +18,13 @@ DEFAULT_LICENCES = [
 ]
 DEFAULT_PSLS = [{"name": "Salesforce API Integration", "total": 5, "user_licenses": ["Salesforce Integration"]}]
 DEFAULT_PROFILES = [
-    {"name": "System Administrator", "license": "Salesforce", "api_enabled": True, "manage_users": True},
+    {
+        "name": "System Administrator",
+        "license": "Salesforce",
+        "api_enabled": True,
+        "manage_users": True,
+        "customize_application": True,
+    },
     {"name": "Standard User", "license": "Salesforce", "api_enabled": True},
     {"name": "Minimum Access - Salesforce", "license": "Salesforce", "api_enabled": False},
     {"name": "Standard Platform User", "license": "Salesforce Platform", "api_enabled": True},
@@ -170,6 +176,10 @@ def _profiles_roles_sets(org: Org, section: dict[str, Any]) -> None:
                 "PermissionsApiEnabled": bool(item.get("api_enabled", True)),
                 "PermissionsApiUserOnly": bool(item.get("api_only", False)),
                 "PermissionsManageUsers": bool(item.get("manage_users", False)),
+                # an administrator's profile (Manage Users) has Customize Application unless told otherwise
+                "PermissionsCustomizeApplication": bool(
+                    item.get("customize_application", item.get("manage_users", False))
+                ),
                 "Description": item.get("description"),
             },
         )
@@ -206,6 +216,7 @@ def _profiles_roles_sets(org: Org, section: dict[str, Any]) -> None:
                 if ps_lic
                 else None,
                 "PermissionsApiEnabled": bool(item.get("api_enabled", True)),
+                "PermissionsCustomizeApplication": bool(item.get("customize_application", False)),
             },
         )
 
