@@ -211,7 +211,7 @@ class _Run:
             if not answer.ok:
                 self.add(S.AUTHORIZE, who(answer))
                 return False
-            found = cn.authorizations(self.app, self.leaver_id, self.successor_id)
+            found = cn.who_authorised(self.app, self.leaver_id, self.successor_id, attempt)
             if found["successor"]:
                 self.add(S.AUTHORIZE, who(answer))
                 self.add(S.WHO, f"OauthToken: {self.app} authorised by {req.successor} ({self.successor_id})"

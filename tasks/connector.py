@@ -193,6 +193,13 @@ def authorizations(app_name: str, leaver_id: str, successor_id: str) -> dict[str
 
 
 @task(**PERSIST)
+def who_authorised(app_name: str, leaver_id: str, successor_id: str, attempt: int) -> dict[str, Any]:
+    """Who authorised the app right after the person's *attempt* at step 3 (wrong-user detection). Persisted per
+    attempt: a replay of the run judges each attempt as it was judged when it was answered."""
+    return _authorizations(app_name, leaver_id, successor_id)
+
+
+@task(**PERSIST)
 def revoke_leaver_tokens(app_name: str, leaver_id: str) -> int:
     """Revoke every authorisation of *app_name* by the leaver still in the org: each OauthToken's DeleteToken is
     sent to ``/services/oauth2/revoke``. Returns how many were revoked (0 when none is left)."""

@@ -1,0 +1,119 @@
+"""rotate-salesforce-jira-connector end to end, per variant: a served deployment (suspends at every human step,
+no process held), real Prefect, real OpenBao, the sandbox and the gateway; the person's part played in Debian
+chromium on the sandbox's Salesforce and Jira pages, answered by Slack clicks through the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from baton.devstack import OpenBaoDevServer, PrefectServer
+from gateway.prefect_api import prefect_http
+from sandbox.server import Sandbox
+from tests.e2e.browser import browser_page, needs_chromium
+from tests.e2e.handover_case import Case, Person, custody, new_case, thread_text
+from tests.harness import FlowProcess, RunningGateway
+from tests.integration.test_suspend import Served, stop, wait_for
+
+pytestmark = [pytest.mark.e2e, needs_chromium]
+DEPLOYMENT = "rotate-salesforce-jira-connector/rotate-salesforce-jira-connector"
+
+
+@pytest.fixture(scope="module")
+def served(baton_env: dict[str, str], prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Served]:  # fmt: skip
+    crash = tmp_path_factory.mktemp("crash") / "crash-after"
+    env = {**baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "BATON_TEST_CRASH_FILE": str(crash)}
+    server = FlowProcess("serve_handovers.py", env)
+    http = prefect_http(prefect_server.api_url)
+    try:
+        deployment = wait_for(
+            "the deployment to be served",
+            lambda: (r := http.get(f"deployments/name/{DEPLOYMENT}")).status_code == 200 and r.json(),
+            timeout=60, every=0.3,
+        )  # fmt: skip
+        yield Served(server, http, str(deployment["id"]))
+    finally:
+        stop(server)
+        http.close()
+
+
+def _assert_handed_over(case: Case, openbao: OpenBaoDevServer, token: str) -> None:
+    assert case.tokens(case.successor_id) == 1 and case.tokens(case.leaver_id) == 0
+    conn = case.connection()
+    assert conn.status == "authorized" and conn.salesforce_username == case.successor
+    vault = custody(openbao)
+    state = vault.describe(case.token_path)
+    assert state.current_version is not None and state.pending_version is None
+    assert vault.read_current(case.token_path).values["api_access_token"].get_secret_value() == token
+
+
+def _play(person: Person, case: Case, *, wrong_first: bool = False) -> str:
+    """The guide's five steps in chromium; with *wrong_first*, step 3 is done as bob (still logged in as himself)."""
+    links = person.wait("sf-logout")
+    if not wrong_first:
+        person.log_out_of_salesforce(links)
+    person.done()
+    person.revoke_in_jira(person.wait("jira-revoke"))
+    person.done()
+    links = person.wait("authorize")
+    if wrong_first:
+        person.authorize_in_jira(links, "bob@acme.example", "bob-sf-Passw0rd")
+        person.done()
+        links = person.wait("authorize-redo-1")
+        person.log_out_of_salesforce(links)
+        person.revoke_in_jira(links)
+    person.authorize_in_jira(links, case.successor)
+    person.done()
+    token = person.copy_and_deposit_token(person.wait("api-token"))
+    person.save_in_salesforce(person.wait("sf-package-save"), token)
+    person.done()
+    return token
+
+
+@pytest.mark.parametrize("variant", ["cloud", "server"])
+def test_handover_end_to_end_in_chromium(
+    variant: str, served: Served, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+) -> None:  # fmt: skip
+    case = new_case(sandbox, openbao, variant)
+    run_id = served.start(request=case.request())
+    try:
+        with browser_page() as page:
+            person = Person(sandbox, served, page, run_id)
+            person.salesforce_login("bob@acme.example", "bob-sf-Passw0rd")  # the admin is signed in to start with
+            token = _play(person, case)
+        final = served.wait_final(run_id)
+    finally:
+        served.cancel_if_paused(run_id)
+    assert final["type"] == "COMPLETED", (final, served.server.output()[-4000:])
+    _assert_handed_over(case, openbao, token)
+    assert person.steps == ["sf-logout", "jira-revoke", "authorize", "api-token", "sf-package-save"]
+    text = thread_text(sandbox)
+    assert "disconnected window:" in text and " minutes (Revoke at " in text
+    assert "the leaver's leftover authorisations revoked: 1" in text
+    assert token not in text and token not in served.server.output()
+    with prefect_http(served.http.base_url.__str__().rstrip("/")) as http:
+        result = http.get(f"flow_runs/{run_id}").json()
+    assert result["state"]["type"] == "COMPLETED"
+
+
+def test_wrong_user_is_detected_and_the_step_asked_again(
+    served: Served, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+) -> None:  # fmt: skip
+    case = new_case(sandbox, openbao, "cloud")
+    run_id = served.start(request=case.request())
+    try:
+        with browser_page() as page:
+            person = Person(sandbox, served, page, run_id)
+            person.salesforce_login("bob@acme.example", "bob-sf-Passw0rd")
+            token = _play(person, case, wrong_first=True)
+        final = served.wait_final(run_id)
+    finally:
+        served.cancel_if_paused(run_id)
+    assert final["type"] == "COMPLETED", (final, served.server.output()[-4000:])
+    text = thread_text(sandbox)
+    assert "*Wrong user*: Salesforce shows" in text and "`bob@acme.example`, not by" in text
+    assert person.steps == ["sf-logout", "jira-revoke", "authorize", "authorize-redo-1", "api-token", "sf-package-save"]
+    _assert_handed_over(case, openbao, token)
+    assert "after 1 redo(s)" in text

@@ -1,0 +1,67 @@
+"""Serve the connector handovers for the tests: ``python serve_handovers.py`` runs ``serve()`` with the
+deployments ``rotate-salesforce-jira-connector/rotate-salesforce-jira-connector`` and
+``change-intercom-app-user/change-intercom-app-user`` (entrypoints in this file, so that each flow process
+the runner starts imports it and arms the crash hook).
+
+With BATON_TEST_CRASH_FILE set, a flow process dies (os._exit) right after the N-th task it *executed*
+(cached replays are not counted), N read from that file when the task completes; an empty or missing file
+means no crash. A test sets N=1 and reschedules the crashed run: it crashes after every task once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from prefect import Task, serve
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.salesforce_jira_connector import rotate_salesforce_jira_connector
+
+__all__ = ["rotate_salesforce_jira_connector"]
+TASK_MODULES = ("tasks.connector", "tasks.handovers", "tasks.notify", "tasks.vaultrefs", "tasks.jira", "tasks.intercom")
+EXECUTED = {"n": 0}
+HERE = Path(__file__).resolve()
+
+
+def _hook(task: Any, task_run: Any, state: Any) -> None:
+    if state.name == "Cached":
+        return
+    EXECUTED["n"] += 1
+    crash_file = Path(os.environ["BATON_TEST_CRASH_FILE"])
+    limit = crash_file.read_text().strip() if crash_file.exists() else ""
+    if limit and EXECUTED["n"] >= int(limit):
+        with crash_file.with_suffix(".log").open("a") as out:
+            out.write(f"{task.name}\n")
+        print(f"CRASHING after task {task.name}", flush=True)
+        os._exit(137)
+
+
+def _arm() -> None:
+    for name in TASK_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, Task) and _hook not in value.on_completion_hooks:
+                value.on_completion_hooks.append(_hook)
+
+
+if os.environ.get("BATON_TEST_CRASH_FILE"):
+    _arm()
+
+
+def deployments() -> list[RunnerDeployment]:
+    root = HERE.parents[2]
+    rel = HERE.relative_to(root)
+    return [
+        RunnerDeployment.from_entrypoint(f"{rel}:{name}", name=deployment)
+        for name, deployment in (("rotate_salesforce_jira_connector", "rotate-salesforce-jira-connector"),)
+    ]
+
+
+if __name__ == "__main__":
+    serve(*deployments())
