@@ -183,6 +183,8 @@ def _profiles_roles_sets(org: Org, section: dict[str, Any]) -> None:
                 "Description": item.get("description"),
             },
         )
+        if item.get("approve_uninstalled_connected_apps", profile["PermissionsCustomizeApplication"]):
+            org.uninstalled_approvers.add(profile["Id"])
         org.store.put(
             "PermissionSet",
             {
@@ -279,10 +281,49 @@ def _apps(org: Org, section: dict[str, Any]) -> None:
             allow_loopback_redirects=bool(item.get("allow_loopback_redirects", False)),
             require_secret=bool(item.get("require_secret", True)),
             run_as=run_as,
+            installed=bool(item.get("installed", True)),
+            admin_approved_only=_permitted_users(item, where),
+            certificate=item.get("certificate"),
         )
+        _app_access(org, item, where)
     for i, item in enumerate(_items(section, "oauth_tokens")):
+        if item.get("count") is not None and (not isinstance(item["count"], int) or item["count"] < 1):
+            raise _fail(f"oauth_tokens[{i}].count", f"must be a positive whole number; got {item['count']!r}")
         where = f"oauth_tokens[{i}]"
         try:
-            org.grant(str(_need(item, "app", where)), str(_need(item, "user", where)))
+            for _ in range(int(item.get("count") or 1)):
+                org.grant(str(_need(item, "app", where)), str(_need(item, "user", where)))
         except KeyError as exc:
             raise _fail(where, str(exc)) from exc
+
+
+def _permitted_users(item: dict[str, Any], where: str) -> bool:
+    value = item.get("permitted_users", "all")
+    if value not in ("all", "admin_approved"):
+        raise _fail(
+            f"{where}.permitted_users", f"must be 'all' (users may self-authorize) or 'admin_approved'; got {value!r}"
+        )
+    if value == "admin_approved" and not item.get("installed", True):
+        raise _fail(f"{where}.permitted_users", "only an installed app has policies; set installed: true")
+    return bool(value == "admin_approved")
+
+
+def _app_access(org: Org, item: dict[str, Any], where: str) -> None:
+    """SetupEntityAccess rows: the profiles and permission sets the scenario grants the app to."""
+    app = org.connected_app(str(item["name"]))
+    assert app is not None
+    parents: list[str] = []
+    for j, name in enumerate(item.get("profiles") or []):
+        profile = _lookup(org, "Profile", "Name", name, f"{where}.profiles[{j}]")
+        owned = org.store.first("PermissionSet", ProfileId=profile, IsOwnedByProfile=True)
+        assert owned is not None
+        parents.append(owned["Id"])
+    for j, name in enumerate(item.get("permission_sets") or []):
+        parents.append(_lookup(org, "PermissionSet", "Name", name, f"{where}.permission_sets[{j}]"))
+    if parents and not app.installed:
+        raise _fail(where, "an app that is not installed cannot be granted to profiles or permission sets")
+    for parent in parents:
+        org.store.put(
+            "SetupEntityAccess",
+            {"ParentId": parent, "SetupEntityId": app.id, "SetupEntityType": "ConnectedApplication"},
+        )
