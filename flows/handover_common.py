@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from flows.human import say, thread
+from flows.plan import InvalidRequest, validate
 from flows.reminders import WaitPolicy
+
+M = TypeVar("M", bound=BaseModel)
 
 INTEGRATION_ID = r"^[a-z0-9][a-z0-9._-]{1,62}$"
 
@@ -30,6 +35,15 @@ class Waits(BaseModel):
             escalate_after=self.escalate_after_minutes * 60,
             deadline=self.deadline_minutes * 60,
         )
+
+
+def validated(model: type[M], request: M | dict[str, Any], title: str) -> M:
+    """``plan.validate``, and a refused request is also said in Slack (a thread of its own), then raised."""
+    try:
+        return validate(model, request)
+    except InvalidRequest as exc:
+        say(thread(f"*{title}*: request refused"), f":x: *Refused before any change*: {exc}")
+        raise
 
 
 def now_iso() -> str:

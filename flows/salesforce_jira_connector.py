@@ -20,9 +20,9 @@ from prefect import flow
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
 from flows.connector_texts import PACKAGES, Links, Texts
-from flows.handover_common import INTEGRATION_ID, Waits, hhmm, minutes_between, now_iso
+from flows.handover_common import INTEGRATION_ID, Waits, hhmm, minutes_between, now_iso, validated
 from flows.human import HumanResult, human_step, reveal_link, secret_step
-from flows.plan import Report, Step, validate
+from flows.plan import Report, Step
 from flows.reporting import finish, run_reported, show_plan, who
 from tasks import connector as cn
 from tasks.handovers import no_other_handover
@@ -92,7 +92,7 @@ class ConnectorHandoverRequest(BaseModel):
 @flow(name=FLOW_NAME, validate_parameters=False)
 def rotate_salesforce_jira_connector(request: ConnectorHandoverRequest, plan: bool = False) -> dict[str, Any]:
     """Hand the connector over as the guide describes; ``plan=True`` prints the steps and changes nothing."""
-    req = validate(ConnectorHandoverRequest, request)
+    req = validated(ConnectorHandoverRequest, request, TITLE)
     title = f"{TITLE} ({req.variant}): {req.leaver} → {req.successor}"
     if plan:
         return show_plan(title, [s.value for s in S])

@@ -84,6 +84,18 @@ def check_users(successor: str, leaver: str) -> dict[str, str]:
     return {"successor_id": str(found["Id"]), "leaver_id": str(old["Id"])}
 
 
+def _profile_sets(user_id: str) -> dict[str, str]:
+    """The permission set the user's profile owns (it counts for app grants as an assigned one does)."""
+    user = _sf().one(f"SELECT ProfileId, Profile.Name FROM User WHERE Id = {soql_quote(user_id)}")
+    if user is None:
+        return {}
+    rows = _sf().query(
+        "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true "
+        f"AND ProfileId = {soql_quote(str(user['ProfileId']))}"
+    )
+    return {str(r["Id"]): f"profile {(user.get('Profile') or {}).get('Name', '')}" for r in rows}
+
+
 def _assigned(user_id: str) -> dict[str, str]:
     """Permission set Id → Name of every permission set assigned to *user_id*."""
     rows = _sf().query(
@@ -135,7 +147,7 @@ def check_connected_app(app_name: str, successor_id: str) -> dict[str, Any]:
     granted = ""
     if admin_only:
         grants = _granting(app_id)
-        held = _assigned(successor_id)
+        held = _assigned(successor_id) | _profile_sets(successor_id)
         granted = next((name for pid, name in held.items() if any(same_id(pid, g) for g in grants)), "")
         if not granted:
             raise PreflightRefused(

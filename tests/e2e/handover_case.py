@@ -67,7 +67,12 @@ class Case:
 def _user(sandbox: Sandbox, username: str, password: str, profile: str, *, permission_set: bool) -> str:
     org = org_of(sandbox.world)
     with sandbox.world.lock:
-        profile_id = org.store.first("Profile", Name=profile)["Id"]  # type: ignore[index]
+        found = org.store.first("Profile", Name=profile)
+        assert found is not None
+        profile_id = found["Id"]
+        licence = org.store.get("UserLicense", found["UserLicenseId"])
+        assert licence is not None
+        licence["TotalLicenses"] += 1  # a seat of its own for each test user
         user = org.seed_user(
             {"Username": username, "Email": username, "FirstName": "Test", "LastName": username.split("@")[0],
              "Alias": username[:8], "ProfileId": profile_id, "TimeZoneSidKey": "Europe/London",

@@ -4,39 +4,23 @@ chromium on the sandbox's Salesforce and Jira pages, answered by Slack clicks th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from baton.devstack import OpenBaoDevServer, PrefectServer
+from baton.devstack import OpenBaoDevServer
 from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from tests.e2e.browser import browser_page, needs_chromium
 from tests.e2e.handover_case import Case, Person, custody, new_case, thread_text
-from tests.harness import FlowProcess, RunningGateway
-from tests.integration.test_suspend import Served, stop, wait_for
+from tests.handover_serving import Handovers, served_handovers
+from tests.harness import RunningGateway
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
-DEPLOYMENT = "rotate-salesforce-jira-connector/rotate-salesforce-jira-connector"
+__all__ = ["served_handovers"]
 
 
 @pytest.fixture(scope="module")
-def served(baton_env: dict[str, str], prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Served]:  # fmt: skip
-    crash = tmp_path_factory.mktemp("crash") / "crash-after"
-    env = {**baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "BATON_TEST_CRASH_FILE": str(crash)}
-    server = FlowProcess("serve_handovers.py", env)
-    http = prefect_http(prefect_server.api_url)
-    try:
-        deployment = wait_for(
-            "the deployment to be served",
-            lambda: (r := http.get(f"deployments/name/{DEPLOYMENT}")).status_code == 200 and r.json(),
-            timeout=60, every=0.3,
-        )  # fmt: skip
-        yield Served(server, http, str(deployment["id"]))
-    finally:
-        stop(server)
-        http.close()
+def served(served_handovers: Handovers) -> Handovers:
+    return served_handovers
 
 
 def _assert_handed_over(case: Case, openbao: OpenBaoDevServer, token: str) -> None:
@@ -74,7 +58,7 @@ def _play(person: Person, case: Case, *, wrong_first: bool = False) -> str:
 
 @pytest.mark.parametrize("variant", ["cloud", "server"])
 def test_handover_end_to_end_in_chromium(
-    variant: str, served: Served, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+    variant: str, served: Handovers, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
 ) -> None:  # fmt: skip
     case = new_case(sandbox, openbao, variant)
     run_id = served.start(request=case.request())
@@ -99,7 +83,7 @@ def test_handover_end_to_end_in_chromium(
 
 
 def test_wrong_user_is_detected_and_the_step_asked_again(
-    served: Served, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+    served: Handovers, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
 ) -> None:  # fmt: skip
     case = new_case(sandbox, openbao, "cloud")
     run_id = served.start(request=case.request())
