@@ -18,9 +18,10 @@ from typing import Any
 from prefect import Task, serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.intercom_app_user import change_intercom_app_user
 from flows.salesforce_jira_connector import rotate_salesforce_jira_connector
 
-__all__ = ["rotate_salesforce_jira_connector"]
+__all__ = ["change_intercom_app_user", "rotate_salesforce_jira_connector"]
 TASK_MODULES = ("tasks.connector", "tasks.handovers", "tasks.notify", "tasks.vaultrefs", "tasks.jira", "tasks.intercom")
 EXECUTED = {"n": 0}
 HERE = Path(__file__).resolve()
