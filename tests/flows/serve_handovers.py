@@ -60,7 +60,10 @@ def deployments() -> list[RunnerDeployment]:
     rel = HERE.relative_to(root)
     return [
         RunnerDeployment.from_entrypoint(f"{rel}:{name}", name=deployment)
-        for name, deployment in (("rotate_salesforce_jira_connector", "rotate-salesforce-jira-connector"),)
+        for name, deployment in (
+            ("rotate_salesforce_jira_connector", "rotate-salesforce-jira-connector"),
+            ("change_intercom_app_user", "change-intercom-app-user"),
+        )
     ]
 
 

@@ -33,17 +33,20 @@ def _snapshot(case: Case) -> dict[str, Any]:
 
 
 def _refused(served: Handovers, sandbox: Sandbox, openbao: OpenBaoDevServer, case: Case,
-             request: dict[str, Any], *expected: str) -> str:  # fmt: skip
-    """Run the handover; it must fail with every *expected* text in the run's state and in Slack, asking nobody."""
+             request: dict[str, Any], kind: str, *expected: str) -> str:  # fmt: skip
+    """Run the handover; it must fail (*kind*) with every *expected* text in the run's state and in Slack, and ask
+    nobody anything."""
     before = _snapshot(case)
     run_id = served.start_of(CONNECTOR, request=request)
     final = served.wait_final(run_id)
     assert final["type"] == "FAILED", final
-    for text in expected:
+    for text in (kind, *expected):
         assert text in final["message"], final["message"]
-    messages = [json.dumps(m) for m in state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)]
-    stopped = [m for m in messages if "Stopped" in m or "Refused" in m]
-    assert any(all(t in m for t in expected) and (request["successor"] in m or run_id in m) for m in stopped), expected
+    every = state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)
+    messages = [json.dumps(m) for m in every]
+    roots = {m["ts"] for m in every if run_id in json.dumps(m) or kind == "InvalidRequest"}
+    mine = [json.dumps(m) for m in every if m.get("thread_ts") in roots and m["ts"] != m.get("thread_ts")]
+    assert any(all(t in m for t in expected) and ("Stopped" in m or "Refused" in m) for m in mine), (expected, mine)
     assert not any(run_id in m and "baton_done" in m for m in messages), "a person was asked something"
     assert _snapshot(case) == before
     try:
@@ -123,8 +126,8 @@ def test_app_not_installed_is_refused(
 ) -> None:
     case = new_case(sandbox, openbao, "cloud")
     with _app(sandbox, case.app, installed=False):
-        _refused(served_handovers, sandbox, openbao, case, case.request(), "is not installed in the org",
-                 "app must be installed into org")  # fmt: skip
+        _refused(served_handovers, sandbox, openbao, case, case.request(), "PreflightRefused",
+                 "is not installed in the org", "app must be installed into org")  # fmt: skip
 
 
 def test_app_for_admin_approved_users_without_a_grant_is_refused(
@@ -132,7 +135,8 @@ def test_app_for_admin_approved_users_without_a_grant_is_refused(
 ) -> None:
     case = new_case(sandbox, openbao, "cloud")
     with _app(sandbox, case.app, admin_approved_only=True):
-        _refused(served_handovers, sandbox, openbao, case, case.request(), "Admin approved users are pre-authorized",
+        _refused(served_handovers, sandbox, openbao, case, case.request(), "PreflightRefused",
+                 "Admin approved users are pre-authorized",
                  "no permission set of the successor grants it")  # fmt: skip
 
 
@@ -143,7 +147,8 @@ def test_a_second_handover_of_the_same_integration_is_refused_with_the_first_run
     first = served_handovers.start_of(CONNECTOR, request=case.request())
     try:
         served_handovers.wait_suspended(first, "sf-logout")  # the first one waits (suspended: no process)
-        message = _refused(served_handovers, sandbox, openbao, case, case.request(), "another handover of",
+        message = _refused(served_handovers, sandbox, openbao, case, case.request(), "PreflightRefused",
+                           "another handover of",
                            f"/runs/flow-run/{first}")  # fmt: skip
         assert "Suspended" in message
     finally:
