@@ -3,9 +3,10 @@ deployments ``rotate-salesforce-jira-connector/rotate-salesforce-jira-connector`
 ``change-intercom-app-user/change-intercom-app-user`` (entrypoints in this file, so that each flow process
 the runner starts imports it and arms the crash hook).
 
-With BATON_TEST_CRASH_FILE set, a flow process dies (os._exit) right after the N-th task it *executed*
-(cached replays are not counted), N read from that file when the task completes; an empty or missing file
-means no crash. A test sets N=1 and reschedules the crashed run: it crashes after every task once.
+With BATON_TEST_CRASH_FILE set to a file that exists (armed), a flow process dies (os._exit) right after a task it
+*executed* (cached replays are not counted) unless it crashed there before: each crash point is the task's name and
+how many times this process has run it (``check_tokens#1``), recorded in ``<file>.log``. A test reschedules each
+crashed run, so the run crashes once at every task boundary on its way through.
 """
 
 from __future__ import annotations
@@ -23,21 +24,25 @@ from flows.salesforce_jira_connector import rotate_salesforce_jira_connector
 
 __all__ = ["change_intercom_app_user", "rotate_salesforce_jira_connector"]
 TASK_MODULES = ("tasks.connector", "tasks.handovers", "tasks.notify", "tasks.vaultrefs", "tasks.jira", "tasks.intercom")
-EXECUTED = {"n": 0}
+EXECUTED: dict[str, int] = {}
 HERE = Path(__file__).resolve()
 
 
 def _hook(task: Any, task_run: Any, state: Any) -> None:
     if state.name == "Cached":
         return
-    EXECUTED["n"] += 1
+    EXECUTED[task.name] = EXECUTED.get(task.name, 0) + 1
     crash_file = Path(os.environ["BATON_TEST_CRASH_FILE"])
-    limit = crash_file.read_text().strip() if crash_file.exists() else ""
-    if limit and EXECUTED["n"] >= int(limit):
-        with crash_file.with_suffix(".log").open("a") as out:
-            out.write(f"{task.name}\n")
-        print(f"CRASHING after task {task.name}", flush=True)
-        os._exit(137)
+    if not crash_file.exists():
+        return
+    point = f"{task.name}#{EXECUTED[task.name]}"
+    log = crash_file.with_suffix(".log")
+    if point in (log.read_text().split() if log.exists() else []):
+        return
+    with log.open("a") as out:
+        out.write(point + "\n")
+    print(f"CRASHING after task {point}", flush=True)
+    os._exit(137)
 
 
 def _arm() -> None:
