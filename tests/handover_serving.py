@@ -49,7 +49,7 @@ def served_handovers(
         for name in (CONNECTOR, INTERCOM):
             found[name] = wait_for(
                 f"the deployment {name} to be served",
-                lambda name=name: (r := http.get(f"deployments/name/{name}")).status_code == 200 and r.json(),  # type: ignore[misc]
+                lambda name=name: (r := http.get(f"deployments/name/{name}")).status_code == 200 and r.json(),
                 timeout=60, every=0.3,
             )["id"]  # fmt: skip
         served = Handovers(server, http, str(found[CONNECTOR]))

@@ -4,11 +4,14 @@ chromium on the sandbox's Salesforce and Jira pages, answered by Slack clicks th
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from baton.devstack import OpenBaoDevServer
+from baton.devstack import OpenBaoDevServer, PrefectServer
 from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
+from sandbox.slack import state_of
 from tests.e2e.browser import browser_page, needs_chromium
 from tests.e2e.handover_case import Case, Person, custody, new_case, thread_text
 from tests.handover_serving import Handovers, served_handovers
@@ -16,6 +19,8 @@ from tests.harness import RunningGateway
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 __all__ = ["served_handovers"]
+CANARIES: list[str] = []
+TOKEN_PATHS: list[str] = []  # the API access tokens deposited by the tests above, and the passwords revealed
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +72,8 @@ def test_handover_end_to_end_in_chromium(
             person = Person(sandbox, served, page, run_id)
             person.salesforce_login("bob@acme.example", "bob-sf-Passw0rd")  # the admin is signed in to start with
             token = _play(person, case)
+        CANARIES.extend([token, case.password])
+        TOKEN_PATHS.append(case.token_path)
         final = served.wait_final(run_id)
     finally:
         served.cancel_if_paused(run_id)
@@ -92,6 +99,8 @@ def test_wrong_user_is_detected_and_the_step_asked_again(
             person = Person(sandbox, served, page, run_id)
             person.salesforce_login("bob@acme.example", "bob-sf-Passw0rd")
             token = _play(person, case, wrong_first=True)
+        CANARIES.extend([token, case.password])
+        TOKEN_PATHS.append(case.token_path)
         final = served.wait_final(run_id)
     finally:
         served.cancel_if_paused(run_id)
@@ -101,3 +110,34 @@ def test_wrong_user_is_detected_and_the_step_asked_again(
     assert person.steps == ["sf-logout", "jira-revoke", "authorize", "authorize-redo-1", "api-token", "sf-package-save"]
     _assert_handed_over(case, openbao, token)
     assert "after 1 redo(s)" in text
+
+
+def test_deposited_tokens_are_in_vault_and_nowhere_in_prefect_logs_or_slack(
+    served: Handovers, prefect_server: PrefectServer, gateway: RunningGateway, sandbox: Sandbox,
+    openbao: OpenBaoDevServer,
+) -> None:  # fmt: skip
+    assert len(CANARIES) == 6, "run the end-to-end tests of this module first"
+    home = prefect_server.home
+    files = [home / "prefect.db", home / "prefect.db-wal", home / "server.log", served.server.log]
+    if (home / "storage").exists():
+        files += [p for p in (home / "storage").rglob("*") if p.is_file()]
+    haystacks = {str(f): f.read_bytes() for f in files if f.exists()}
+    haystacks["gateway log"] = "\n".join(gateway.log_lines).encode()
+    slack = state_of(sandbox.world)
+    haystacks["slack"] = json.dumps([slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")],
+                                    default=str).encode()  # fmt: skip
+    with prefect_http(prefect_server.api_url) as http:
+        artifacts = http.post("artifacts/filter", json={"limit": 200}).json()
+        logs = http.post("logs/filter", json={"limit": 200, "sort": "TIMESTAMP_DESC"}).json()
+    haystacks["artifacts"] = json.dumps(artifacts).encode()
+    haystacks["logs"] = json.dumps(logs).encode()
+    assert haystacks[str(home / "prefect.db")] and b"salesforce-jira-connector-report" in haystacks["artifacts"]
+    for canary in CANARIES:
+        leaks = [name for name, data in haystacks.items() if canary.encode() in data]
+        assert not leaks, f"a canary leaked into {leaks}"
+    vault = custody(openbao)
+    tokens = CANARIES[0::2]
+    stored = []
+    for case_path in TOKEN_PATHS:
+        stored.append(vault.read_current(case_path).values["api_access_token"].get_secret_value())
+    assert sorted(stored) == sorted(tokens)
