@@ -202,7 +202,8 @@ class Person:
         self.page.click("#oaapprove")
         self.page.wait_for_selector("#connection-status:text('authorized')")
 
-    def copy_and_deposit_token(self, links: dict[str, str]) -> str:
+    def copy_and_deposit_token(self, links: dict[str, str], deposit: str | None = None) -> str:
+        """Copy the API access token in Jira and paste it (or *deposit*, a slip) into the deposit page."""
         self.page.goto(links["Jira: the connection's Configure page"])
         self.jira_login_if_asked()
         self.page.click("#three-dots")
@@ -210,7 +211,7 @@ class Person:
         token = str(self.page.locator("#api-token-value").input_value())
         deposit = next(url for url in links.values() if "/deposit/" in url)
         self.page.goto(deposit)
-        self.page.fill("#secret", token)
+        self.page.fill("#secret", deposit or token)
         self.page.click("button[type=submit]")
         self.page.wait_for_selector("text=Stored in Vault")
         return token

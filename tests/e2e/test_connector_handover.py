@@ -112,6 +112,38 @@ def test_wrong_user_is_detected_and_the_step_asked_again(
     assert "after 1 redo(s)" in text
 
 
+def test_failed_verification_promotes_nothing_and_says_where_each_side_is(
+    served: Handovers, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+) -> None:  # fmt: skip
+    """The person pastes something else into the deposit page: the token check fails after Save; nothing is
+    promoted, the leaver's authorisation is left alone, and the thread says what state each side is in."""
+    case = new_case(sandbox, openbao, "cloud")
+    run_id = served.start(request=case.request())
+    try:
+        with browser_page() as page:
+            person = Person(sandbox, served, page, run_id)
+            person.log_out_of_salesforce(person.wait("sf-logout"))
+            person.done()
+            person.revoke_in_jira(person.wait("jira-revoke"))
+            person.done()
+            person.authorize_in_jira(person.wait("authorize"), case.successor)
+            person.done()
+            token = person.copy_and_deposit_token(person.wait("api-token"), deposit="sfj-a-slip-of-the-clipboard")
+            person.save_in_salesforce(person.wait("sf-package-save"), token)
+            person.done()
+        final = served.wait_final(run_id)
+    finally:
+        served.cancel_if_paused(run_id)
+    assert final["type"] == "FAILED" and "VerificationFailed" in final["message"], final
+    state = custody(openbao).describe(case.token_path)
+    assert state.current_version is None and state.pending_version == 1  # promoted nothing
+    assert case.tokens(case.leaver_id) == 1 and case.tokens(case.successor_id) == 1
+    stopped = [m for m in thread_text(sandbox).split('"ts"') if "Stopped" in m and case.successor in m]
+    assert stopped, "no stop message in the thread"
+    assert "does not open the connector" in stopped[-1] and "Salesforce side:" in stopped[-1]
+    assert "by the leaver 1x" in stopped[-1] and "Way back" in stopped[-1] and "not promoted" in stopped[-1]
+
+
 def test_deposited_tokens_are_in_vault_and_nowhere_in_prefect_logs_or_slack(
     served: Handovers, prefect_server: PrefectServer, gateway: RunningGateway, sandbox: Sandbox,
     openbao: OpenBaoDevServer,
