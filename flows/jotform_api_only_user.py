@@ -18,7 +18,7 @@ from prefect import Task, flow
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from baton.errors import BatonError
+from core.errors import BatonError
 from flows.human import human_step, reveal_link
 from flows.plan import InvalidRequest, Report, Step, validate
 from flows.reporting import finish, run_reported, show_plan, who

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from baton.errors import BatonError
+from core.errors import BatonError
 
 Who = Literal["automatic", "person"]
 M = TypeVar("M", bound=BaseModel)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 

@@ -23,9 +23,9 @@ import pytest
 from pydantic import SecretStr
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
+from clients.prefect_api import prefect_http
 from clients.vault import Custody, VaultAuth, connect
 from flows.jotform_api_only_user import STEPS
-from gateway.prefect_api import prefect_http
 from sandbox.faults import FaultRule
 from sandbox.jotform.state import Form, account, integration
 from sandbox.salesforce import org_of
