@@ -152,7 +152,9 @@ def main(
                               .status_code == 200 and r.json(), timeout=90)  # fmt: skip
         username = f"integration.{uuid.uuid4().hex[:4]}@acme.example"
         typer.echo(f"6/6 starting create-salesforce-integration-user for {username} ...")
-        reply = http.post(f"deployments/{deployment['id']}/create_flow_run", json={"parameters": _params(username)})
+        reply = http.post(
+            f"deployments/{deployment['id']}/create_flow_run", json={"parameters": {"request": _params(username)}}
+        )
         reply.raise_for_status()
         run_id = str(reply.json()["id"])
         typer.echo("")

@@ -14,7 +14,7 @@ from clients.humanstep import ThreadRecord
 from core.errors import BatonError
 from flows import records
 from flows.human import HumanResult
-from flows.plan import Report, Step, render_plan
+from flows.plan import Report, Step, Steps, render_plan
 from tasks.services import services
 
 
@@ -52,7 +52,14 @@ def who(result: HumanResult) -> str:
 
 
 def finish(
-    report: Report, *, step: str, artifact_key: str, thread_ts: str | None, run_id: str, status: str, **extra: str
+    report: Report,
+    *,
+    step: Step | str,
+    artifact_key: str,
+    thread_ts: str | None,
+    run_id: str,
+    status: str,
+    **extra: str,
 ) -> dict[str, Any]:
     """Close the report with *status* under *step*, publish it, and return the flow's result."""
     report.add(step, status)
@@ -61,8 +68,9 @@ def finish(
     return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}
 
 
-def show_plan(title: str, steps: list[Step], skipped: set[str] | None = None) -> dict[str, Any]:
-    """Dry run: log and print the plan (each step automatic or a person) and return it; nothing changes."""
+def show_plan(title: str, steps: Steps, skipped: set[str] | None = None) -> dict[str, Any]:
+    """Dry run: log and print the plan (each step automatic or a person; *skipped*: keys of steps this request
+    does not need) and return it; nothing changes."""
     text = render_plan(title, steps, skipped)
     get_run_logger().info("%s", text)
     print(text)

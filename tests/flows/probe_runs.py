@@ -58,6 +58,7 @@ def find_paused(
             ).json()  # fmt: skip
             for found in runs:
                 params = found.get("parameters") or {}
+                params = {**params, **(params.get("request") or {})}  # a flow's one request model
                 if dt.datetime.fromisoformat(found["created"]) < since:
                     continue
                 if all(params.get(k) == v for k, v in where.items()) and _schema_stored(

@@ -149,7 +149,10 @@ class Person:
             ).json()  # fmt: skip
             for run in runs:
                 key = run["state"]["state_details"]["pause_key"]
-                if run["parameters"].get("username") != self.params["username"] or (run["id"], key) in self.seen:
+                if (run["parameters"].get("request") or {}).get("username") != self.params["username"] or (
+                    run["id"],
+                    key,
+                ) in self.seen:
                     continue
                 schema = f"{run['state']['name'].lower()}-{key}-schema"
                 if http.get(f"flow_runs/{run['id']}/input/{schema}").status_code == 200:
