@@ -1,4 +1,4 @@
-"""The answer rules (clients.humanstep.rules): every kind × path × outcome, and the checks on what people type.
+"""The answer rules (clients.humanstep.rules): every kind, path and outcome, and the checks on what people type.
 
 The same function judges an answer in the flow, the gateway and the CLI, so this table is the contract."""
 
