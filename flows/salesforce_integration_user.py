@@ -9,6 +9,7 @@ reset deposited through the gateway → verify with a test call before promoting
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any, Literal
@@ -193,14 +194,4 @@ def _run(req: IntegrationUserRequest, report: Report, thread_ts: str | None, run
     return _finish(report, thread_ts, run_id, "done", user_id=user_id)
 
 
-def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
-    last = STEPS["report"]
-    return finish(
-        report,
-        step=last,
-        artifact_key="integration-user-report",
-        thread_ts=thread_ts,
-        run_id=run_id,
-        status=status,
-        **extra,
-    )
+_finish = functools.partial(finish, step=STEPS["report"], artifact_key="integration-user-report")
