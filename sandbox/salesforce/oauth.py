@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.httpkit import read_params
-from sandbox.salesforce import apps, restrictions
+from sandbox.salesforce import apps, jwt_bearer, restrictions
 from sandbox.salesforce.auth import ConnectedApp, s256, signature
 from sandbox.salesforce.errors import LoginFailed, OAuthError
 from sandbox.salesforce.org import Org
@@ -146,7 +146,12 @@ def _client_credentials(org: Org, request: Request, params: dict[str, Any]) -> R
     )
 
 
+def _jwt_bearer(org: Org, request: Request, params: dict[str, Any]) -> Response:
+    return jwt_bearer.token(org, request, params, client_ip(request))
+
+
 GRANTS = {
+    jwt_bearer.GRANT_TYPE: _jwt_bearer,
     "authorization_code": _authorization_code,
     "refresh_token": _refresh,
     "password": _password,
