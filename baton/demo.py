@@ -27,12 +27,12 @@ import uvicorn
 
 from baton.autopilot import integration_user, wait_for
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
-from baton.settings import Settings
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
+from clients.prefect_api import prefect_http
+from core.settings import Settings
 from deployments.vault.setup import setup_vault
 from gateway.app import build, create_app
-from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 
@@ -152,7 +152,9 @@ def main(
                               .status_code == 200 and r.json(), timeout=90)  # fmt: skip
         username = f"integration.{uuid.uuid4().hex[:4]}@acme.example"
         typer.echo(f"6/6 starting create-salesforce-integration-user for {username} ...")
-        reply = http.post(f"deployments/{deployment['id']}/create_flow_run", json={"parameters": _params(username)})
+        reply = http.post(
+            f"deployments/{deployment['id']}/create_flow_run", json={"parameters": {"request": _params(username)}}
+        )
         reply.raise_for_status()
         run_id = str(reply.json()["id"])
         typer.echo("")

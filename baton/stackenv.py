@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baton.devstack import PrefectServer
-from baton.settings import Settings
+from core.settings import Settings
 
 
 def stack_env(

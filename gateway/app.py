@@ -13,18 +13,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from baton import redaction
-from baton.settings import Settings
+from clients.factory import prefect_api_from
 from clients.oauth import providers
 from clients.slack import SlackClient
 from clients.vault import Custody, attestation
 from clients.vault.tickets import TicketStore
+from core import redaction
+from core.settings import Settings
 from gateway.accesslog import AccessLog, safe_path
 from gateway.answers import Resumer
 from gateway.deposit import Deposit, PageReply
 from gateway.oauth import OAuthFlow, Redirect
 from gateway.offboarding import OffboardingHook
-from gateway.prefect_api import PrefectAPI
 from gateway.replay import ReplayGuard
 from gateway.reveal import Reveal
 from gateway.slack_actions import SlackActions
@@ -42,7 +42,7 @@ class Gateway:
 
 
 def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Gateway:
-    resumer = Resumer(prefect=PrefectAPI(str(settings.prefect_api_url)), key=attestation.ensure_key(custody))
+    resumer = Resumer(prefect=prefect_api_from(settings), key=attestation.ensure_key(custody))
     tickets = TicketStore(custody, ttl_seconds=settings.gateway_ticket_ttl_seconds)
     actions = None
     if settings.slack_signing_secret is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 
-from gateway.prefect_api import PrefectAPI, PrefectAPIError
+from clients.prefect_api import PrefectAPI, PrefectAPIError
 
 log = logging.getLogger("baton.gateway")
 
@@ -71,7 +71,10 @@ class OffboardingHook:
         try:
             deployment_id = self.prefect.deployment_id(self.deployment)
             run_id = self.prefect.create_run(
-                deployment_id, {"leaver_email": str(event.user.email), "event_id": event.event_id}, event.event_id
+                deployment_id,
+                {"leaver_email": str(event.user.email), "event_id": event.event_id},
+                event.event_id,
+                tags=["offboarding"],
             )
         except PrefectAPIError as exc:
             return HookReply(502, {"error": str(exc)})

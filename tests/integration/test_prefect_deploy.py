@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from baton.devstack import PrefectServer
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 
 ROOT = Path(__file__).parents[2]
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from baton.errors import ConfigError
+from core.errors import ConfigError
 
 ENV_PREFIX = "BATON_"
 
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     prefect_api_url: HttpUrl = _f(HttpUrl("http://127.0.0.1:4200/api"), "http://127.0.0.1:4200/api", "Prefect API URL")
     prefect_ui_url: HttpUrl | None = _f(
         None, "http://127.0.0.1:4200", "Prefect UI base for links (default: the API URL without /api)"
+    )
+    prefect_api_auth_string: SecretStr | None = _f(
+        None, "baton:change-me", "user:password for a Prefect API behind HTTP Basic (else PREFECT_API_AUTH_STRING)"
     )
     prefect_pause_poll_seconds: float = _f(
         1.0, "1", "How often a paused run polls for an answer (Prefect's 10 s is too slow for people)", gt=0
