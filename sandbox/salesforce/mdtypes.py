@@ -108,10 +108,9 @@ def _profile_changes(data: Record) -> Record:
     if "loginHours" in data:
         hours = data["loginHours"] if isinstance(data["loginHours"], dict) else {}
         for key, value in hours.items():
-            if not (str(value).isdigit() and int(value) <= 1440 and int(value) % 60 == 0):
+            if not (str(value).isdigit() and int(value) <= 1440):
                 raise MetadataProblem(
-                    "FIELD_INTEGRITY_EXCEPTION",
-                    f"loginHours.{key}: minutes after midnight, a multiple of 60 up to 1440; got {value!r}",
+                    "FIELD_INTEGRITY_EXCEPTION", f"loginHours.{key}: minutes after midnight up to 1440; got {value!r}"
                 )
         changes["_loginHours"] = {k: str(v) for k, v in hours.items()}
     if "description" in data:
