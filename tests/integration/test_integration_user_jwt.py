@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
 from clients.salesforce import SalesforceClient, SalesforceError, make_session
-from clients.vault import Custody, VaultAuth, connect
+from clients.vault import Custody, VaultAuth, VaultNotFound, connect
 from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
@@ -164,6 +164,13 @@ def test_crash_at_every_task_boundary_converges(
     org = org_of(sandbox.world)
     custody = _custody(openbao)
     crashes, asked_before = 0, len(_human_messages(sandbox))
+    app = org.connected_app("Baton Integration")
+    assert app is not None
+    app.certificate = None  # as a fresh app: the run must make, stage and place a new key, once
+    try:
+        latest = custody.describe(KEY_PATH).latest_version
+    except VaultNotFound:  # no key yet (this test alone)
+        latest = 0
     for n in range(1, 20):
         flow = _run(baton_env, params, crash_after=n)
         flow.proc.wait(timeout=240)
@@ -180,12 +187,11 @@ def test_crash_at_every_task_boundary_converges(
     users = [u for u in org.store.all("User") if u["Username"] == username]
     assert len(users) == 1 and len(org.store.find("Profile", Name=clone)) == 1
     ps = org.store.first("PermissionSet", Name="Baton_JWT_Baton_Integration")
-    app = org.connected_app("Baton Integration")
-    assert ps is not None and app is not None
+    assert ps is not None and len(org.store.find("PermissionSet", Name="Baton_JWT_Baton_Integration")) == 1
     assert len(org.store.find("SetupEntityAccess", ParentId=ps["Id"], SetupEntityId=app.id)) == 1
     assert len(org.store.find("PermissionSetAssignment", AssigneeId=users[0]["Id"], PermissionSetId=ps["Id"])) == 1
     key = custody.describe(KEY_PATH)
-    assert key.current_version is not None and key.pending_version is None
+    assert key.current_version == latest + 1 and key.pending_version is None and key.latest_version == latest + 1
     cert = custody.read_current(KEY_PATH).values["certificate"].get_secret_value()
     assert "".join(cert.split()) == "".join((app.certificate or "").split())  # one current key, on the app
     assert len(_human_messages(sandbox)) == asked_before
