@@ -11,6 +11,7 @@ Every change is looked up first, so a rerun after a crash or a stop converges wi
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, ParamSpec, TypeVar
 
@@ -261,14 +262,4 @@ def _authorization_note(authorization: dict[str, Any]) -> str:
     return f"{authorization['tokens']} OauthToken row(s)"
 
 
-def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
-    last = STEPS["report"]
-    return finish(
-        report,
-        step=last,
-        artifact_key="jotform-api-only-user-report",
-        thread_ts=thread_ts,
-        run_id=run_id,
-        status=status,
-        **extra,
-    )
+_finish = functools.partial(finish, step=STEPS["report"], artifact_key="jotform-api-only-user-report")

@@ -53,15 +53,16 @@ def who(result: HumanResult) -> str:
 
 def finish(
     report: Report,
-    *,
-    step: Step | str,
-    artifact_key: str,
     thread_ts: str | None,
     run_id: str,
     status: str,
+    *,
+    step: Step | str,
+    artifact_key: str,
     **extra: str,
 ) -> dict[str, Any]:
-    """Close the report with *status* under *step*, publish it, and return the flow's result."""
+    """Close the report with *status* under *step*, publish it, and return the flow's result. A flow binds
+    *step* and *artifact_key* once: ``_finish = functools.partial(finish, step=..., artifact_key=...)``."""
     report.add(step, status)
     create_markdown_artifact(key=artifact_key, markdown=report.markdown(), description=report.title)
     say(thread_ts, report.slack())

@@ -11,6 +11,7 @@ verify with a test call before promoting in Vault → report.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any, Literal
@@ -65,8 +66,8 @@ class IntegrationUserRequest(BaseModel):
     login_hours: list[str] = Field(default_factory=list, description='"Monday 08:00-18:00"')
     credential_mode: Literal["oauth", "security_token", "jwt"] = Field(
         "oauth",
-        description="jwt: JWT bearer flow, no person (the org's own integrations); oauth: consent as the new user; "
-        "security_token: reset and deposit it",
+        description="oauth: consent as the new user (preferred for a vendor's connector); security_token: reset and "
+        "deposit it; jwt: the JWT bearer flow, no person at all (the organisation's own integrations)",
     )
     disable_permissions: list[str] = Field(
         default_factory=list,
@@ -267,14 +268,4 @@ def _credential(
     return _finish(report, thread_ts, run_id, "done", user_id=user_id)
 
 
-def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
-    last = STEPS["report"]
-    return finish(
-        report,
-        step=last,
-        artifact_key="integration-user-report",
-        thread_ts=thread_ts,
-        run_id=run_id,
-        status=status,
-        **extra,
-    )
+_finish = functools.partial(finish, step=STEPS["report"], artifact_key="integration-user-report")

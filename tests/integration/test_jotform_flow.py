@@ -391,7 +391,7 @@ def test_plan_mode_lists_every_step_and_changes_nothing(
     finally:
         flow.kill()
     plan = result["plan"]
-    for number, step in enumerate(STEPS, 1):
+    for number, step in enumerate(STEPS.values(), 1):
         mark = "AUTO  " if step.who == "automatic" else "PERSON"
         assert f"{number:2}. [{mark}] {step.title}" in plan, plan
     assert "[PERSON] Verify the new user's e-mail" in plan
