@@ -44,8 +44,12 @@ def _params(username: str) -> dict[str, Any]:
     return {
         "first_name": "Integration", "last_name": "User", "email": "it-integrations@acme.example",
         "username": username, "alias": "integr", "profile": "Standard User", "clone_profile_as": "Integration API",
-        "role_name": "Integrations", "licence": "Salesforce", "login_ip_ranges": ["203.0.113.10-203.0.113.20"],
-        "login_hours": ["Monday 08:00-18:00"], "credential_mode": "oauth", "requested_by": "bob@acme.example",
+        "role_name": "Integrations", "licence": "Salesforce",
+        # set by Metadata API and enforced at login: the demo's browser logs in from 127.0.0.1, every day
+        "login_ip_ranges": ["127.0.0.1-127.0.0.1", "203.0.113.10-203.0.113.20"],
+        "login_hours": [f"{day} 00:00-24:00" for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                                         "Saturday", "Sunday")],
+        "credential_mode": "oauth", "requested_by": "bob@acme.example",
     }  # fmt: skip
 
 

@@ -36,6 +36,7 @@ def stack_env(
         # Baton's connected app in the sandbox's scenario
         "BATON_SALESFORCE_CLIENT_ID": "baton-salesforce-client-0001",
         "BATON_SALESFORCE_CLIENT_SECRET": "baton-salesforce-secret-0001",
+        "BATON_SALESFORCE_JWT_APP": "Baton Integration",
         "BATON_JIRA_CLIENT_ID": "baton-jira-client-0001",
         "BATON_JIRA_CLIENT_SECRET": "baton-jira-secret-0001",
         "BATON_JIRA_SITE_URL": urls["jira"],

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # Baton's own OAuth clients (callback: <gateway_url>/oauth/<provider>/callback)
     salesforce_client_id: str | None = _f(None, "3MVG9...", "Baton's connected app consumer key")
     salesforce_client_secret: SecretStr | None = _f(None, "ABC123...", "Baton's connected app consumer secret")
+    salesforce_jwt_app: str | None = _f(
+        None,
+        "Baton Integration",
+        "Connected app (installed, admin-approved) whose certificate Baton sets for credential_mode=jwt",
+    )
     jira_client_id: str | None = _f(None, "baton-jira-client", "Baton's Atlassian 3LO app client id")
     jira_client_secret: SecretStr | None = _f(None, "ATOA...", "Baton's Atlassian 3LO app secret")
 

@@ -230,7 +230,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
     report.add(STEPS["permission-set-assignment"], f"{req.permission_set_name} ({ps_assignment})")
 
     authorization = sf.app_authorization(CONNECTED_APP, user_id)
-    if authorization["token_id"]:
+    if authorization["authorized"]:
         report.add(STEPS["jotform-authenticate"], f"Jotform is already authorized by {username}; nothing asked")
     else:
         reveal = reveal_link(password.path, password.version, "password", "the API-only user's password")
@@ -245,15 +245,21 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
         if not answer.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem in Jotform")
         authorization = _again(sf.app_authorization)(CONNECTED_APP, user_id)
-        if not authorization["token_id"]:
+        if authorization["authorized"] is False:
             raise StepNotDone(_not_authorized(req, authorization["latest_user"]))
     sf.promote_password(password.path, password.version, run_id, req.requested_by)
     report.add(
         STEPS["check-authorized"],
-        f"OauthToken {authorization['token_id']} (app {CONNECTED_APP}, user {user_id}); "
+        f"{_authorization_note(authorization)} (app {CONNECTED_APP}, user {user_id}); "
         f"Vault {password.path} v{password.version} is current",
     )
     return _finish(report, thread_ts, run_id, "done", user_id=user_id, permission_set_id=ps_id)
+
+
+def _authorization_note(authorization: dict[str, Any]) -> str:
+    if authorization["authorized"] is None:
+        return "a person's answer (Baton's Salesforce user cannot see other users' OauthTokens)"
+    return f"{authorization['tokens']} OauthToken row(s)"
 
 
 _finish = functools.partial(finish, step=STEPS["report"], artifact_key="jotform-api-only-user-report")

@@ -368,13 +368,26 @@ def email_verified(username: str, password_path: str) -> bool | None:
 def app_authorization(app_name: str, user_id: str) -> dict[str, Any]:
     """Whether *user_id* has authorized the connected app *app_name* (an OauthToken row), and who did last.
 
-    ``{"token_id": Id or None, "latest_user": username of the latest authorization of the app or None}``."""
+    OauthToken rows have no usable Id (always null), and a user without Customize Application sees only
+    its own rows; so this keys on (AppName, UserId) and says when Baton's user cannot tell.
+    ``{"authorized": True/False, or None when Baton's user cannot see other users' tokens,
+    "tokens": how many rows the user has for the app, "latest_user": username of the latest authorization}``."""
     sf = _sf()
-    mine = sf.one(
-        f"SELECT Id FROM OauthToken WHERE AppName = {soql_quote(app_name)} AND UserId = {soql_quote(user_id)} LIMIT 1"
+    mine = sf.query(
+        f"SELECT UserId, CreatedDate FROM OauthToken WHERE AppName = {soql_quote(app_name)} "
+        f"AND UserId = {soql_quote(user_id)}"
     )
     latest = sf.one(
         f"SELECT User.Username FROM OauthToken WHERE AppName = {soql_quote(app_name)} ORDER BY CreatedDate DESC LIMIT 1"
     )
     latest_user = (latest.get("User") or {}).get("Username") if latest else None
-    return {"token_id": str(mine["Id"]) if mine else None, "latest_user": str(latest_user) if latest_user else None}
+    authorized: bool | None = bool(mine)
+    if not mine:
+        access = sf.one("SELECT PermissionsCustomizeApplication FROM UserPermissionAccess")
+        if not (access or {}).get("PermissionsCustomizeApplication"):
+            get_run_logger().info(
+                "Baton's Salesforce user lacks Customize Application, so it sees only its own OauthToken rows; "
+                "whether %s authorized %s is a person's answer", user_id, app_name,
+            )  # fmt: skip
+            authorized = None
+    return {"authorized": authorized, "tokens": len(mine), "latest_user": str(latest_user) if latest_user else None}

@@ -27,6 +27,10 @@ class ConnectedApp:
     allow_loopback_redirects: bool = False
     require_secret: bool = True
     run_as: str | None = None  # Username the client-credentials flow runs as
+    installed: bool = True  # installed in the org (Setup > Connected Apps OAuth Usage > Install)
+    admin_approved_only: bool = False  # Permitted Users: "Admin approved users are pre-authorized"
+    certificate: str | None = None  # PEM; the JWT bearer flow checks assertions against it
+    contact_email: str = "admin@example.com"
 
     def redirect_allowed(self, uri: str) -> bool:
         if uri in self.redirect_uris:
@@ -73,7 +77,6 @@ class AuthCode:
     challenge: str | None
     challenge_method: str
     expires: float
-    oauth_token_id: str
 
 
 def new_session_token(org_id: str) -> str:

@@ -20,6 +20,7 @@ KEY_PREFIXES: dict[str, str] = {
     "LoginHistory": "0Ya",
     "OauthToken": "0CQ",
     "ConnectedApplication": "0H4",
+    "SetupEntityAccess": "0J0",
     "QueryLocator": "01g",
 }
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

@@ -14,11 +14,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.httpkit import read_params
+from sandbox.salesforce import apps, jwt_bearer, restrictions
 from sandbox.salesforce.auth import ConnectedApp, s256, signature
 from sandbox.salesforce.errors import LoginFailed, OAuthError
 from sandbox.salesforce.org import Org
 from sandbox.salesforce.store import Record, now_iso
-from sandbox.salesforce.web import bearer, org_of
+from sandbox.salesforce.web import bearer, client_ip, org_of
 from sandbox.world import World
 
 
@@ -78,9 +79,9 @@ def _authorization_code(org: Org, request: Request, params: dict[str, Any]) -> R
     user = org.user(code.user_id)
     if user is None or not user["IsActive"]:
         raise OAuthError("invalid_grant", "inactive user")
-    row = org.store.get("OauthToken", code.oauth_token_id)
-    if row is None:
-        raise OAuthError("invalid_grant", "expired authorization code")
+    apps.check_token_use(org, app, user, "Remote Access 2.0")
+    row = org.new_authorization(app, user)
+    org.log_login(user, "Remote Access 2.0", "Success", app=app.name, source_ip=client_ip(request))
     refresh = (
         org.new_refresh(app, user, row)
         if "refresh_token" in code.scope.split() or ("offline_access" in code.scope.split())
@@ -98,7 +99,9 @@ def _refresh(org: Org, request: Request, params: dict[str, Any]) -> Response:
         user = org.user(grant.user_id)
         if user is None or not user["IsActive"]:
             raise OAuthError("invalid_grant", "inactive user")
+        apps.check_token_use(org, app, user, "Remote Access 2.0")
         row = org.store.require("OauthToken", grant.oauth_token_id)
+        org.log_login(user, "Remote Access 2.0", "Success", app=app.name, source_ip=client_ip(request))
         row["UseCount"] = int(row["UseCount"] or 0) + 1
         row["LastUsedDate"] = now_iso()
         new_refresh = None
@@ -116,12 +119,17 @@ def _password(org: Org, request: Request, params: dict[str, Any]) -> Response:
             str(params.get("password", "")),
             kind="Remote Access 2.0",
             token_optional=True,
+            source_ip=client_ip(request),
+            app=app.name,
         )
     except LoginFailed as exc:
         existing = org.user_by_username(str(params.get("username", "")))
         if existing is not None and not existing["IsActive"]:
             raise OAuthError("invalid_grant", "inactive user") from exc
+        if exc.code in restrictions.OAUTH_DESCRIPTION:
+            raise OAuthError("invalid_grant", restrictions.OAUTH_DESCRIPTION[exc.code]) from exc
         raise OAuthError("invalid_grant", "authentication failure") from exc
+    apps.check_token_use(org, app, user, "Remote Access 2.0")
     return token_reply(org, app, user, refresh=None, row_id=None, scope=" ".join(app.scopes))
 
 
@@ -132,12 +140,18 @@ def _client_credentials(org: Org, request: Request, params: dict[str, Any]) -> R
         raise OAuthError("invalid_grant", "no client credentials user enabled")
     if not user["IsActive"]:
         raise OAuthError("invalid_grant", "inactive user")
+    org.log_login(user, "Remote Access 2.0", "Success", app=app.name, source_ip=client_ip(request))
     return token_reply(
         org, app, user, refresh=None, row_id=None, scope=" ".join(a for a in app.scopes if a != "refresh_token")
     )
 
 
+def _jwt_bearer(org: Org, request: Request, params: dict[str, Any]) -> Response:
+    return jwt_bearer.token(org, request, params, client_ip(request))
+
+
 GRANTS = {
+    jwt_bearer.GRANT_TYPE: _jwt_bearer,
     "authorization_code": _authorization_code,
     "refresh_token": _refresh,
     "password": _password,

@@ -16,11 +16,14 @@ Python API (``org = sandbox.salesforce.org_of(world)``):
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from sandbox.salesforce import rules
+from sandbox.salesforce import apps, restrictions, rules
 from sandbox.salesforce.auth import (
     AuthCode,
     ConnectedApp,
@@ -36,6 +39,9 @@ from sandbox.salesforce.ids import IdFactory, normalize
 from sandbox.salesforce.store import Record, Store, now_iso, spec_of
 from sandbox.world import Mail, World
 
+LOOPBACK = "127.0.0.1"
+API_TYPES = {"Partner Product": "SOAP Partner", "Remote Access 2.0": "N/A", "Application": "N/A"}
+TOKENS_PER_APP = 5  # per user and connected app; a sixth authorization revokes the oldest
 MANAGED_BY_ADMINS = {
     "User",
     "Profile",
@@ -44,6 +50,7 @@ MANAGED_BY_ADMINS = {
     "PermissionSetLicenseAssign",
     "UserRole",
     "UserLogin",
+    "SetupEntityAccess",
 }
 
 
@@ -65,9 +72,13 @@ class Org:
         self.cursors: dict[str, list[Record]] = {}
         self.reserved_usernames: set[str] = set()
         self.psl_user_licences: dict[str, list[str]] = {}
+        self.uninstalled_approvers: set[str] = set()  # profiles with "Approve Uninstalled Connected Apps"
         self.api_limit = 15000
         self.api_used = 0
         self.query_batch_size = 2000
+        self._seq = itertools.count()
+        self.time_zone = "UTC"  # the org's default time zone: login hours are in it
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     # -- API usage ------------------------------------------------------------------------
     def limit_info(self) -> str:
@@ -189,7 +200,16 @@ class Org:
             return record
 
     # -- logins and sessions --------------------------------------------------------------
-    def check_login(self, username: str, secret: str, *, kind: str, token_optional: bool = False) -> Record:
+    def check_login(
+        self,
+        username: str,
+        secret: str,
+        *,
+        kind: str,
+        token_optional: bool = False,
+        source_ip: str = LOOPBACK,
+        app: str | None = None,
+    ) -> Record:
         """The user whose password (+ security token unless *token_optional*) is *secret*, or LoginFailed."""
         with self.world.lock:
             user = self.user_by_username(username)
@@ -199,23 +219,37 @@ class Org:
                 and bool(cred.password)
                 and (secret == cred.password + cred.security_token or (token_optional and secret == cred.password))
             )
+            refusal = self.restriction(user, source_ip) if user is not None and ok else None
             if user is not None:
-                self._log_login(user, kind, "Success" if ok and user["IsActive"] else "Invalid Password")
+                status = "Success" if ok and user["IsActive"] else "Invalid Password"
+                status = restrictions.STATUS[refusal.code] if refusal else status
+                self.log_login(user, kind, status, app=app, source_ip=source_ip)
             if user is None or cred is None or not ok or not user["IsActive"] or self.frozen(user):
                 raise LoginFailed("INVALID_LOGIN", INVALID_LOGIN_MESSAGE)
+            if refusal is not None:
+                raise refusal
             user["LastLoginDate"] = now_iso()
             return user
 
-    def _log_login(self, user: Record, kind: str, status: str) -> None:
+    def restriction(self, user: Record, source_ip: str) -> LoginFailed | None:
+        """The profile's login IP ranges and hours: the refusal of a login now from *source_ip*, or None."""
+        return restrictions.check(self.profile_of(user), source_ip, self.clock(), self.time_zone)
+
+    def log_login(
+        self, user: Record, kind: str, status: str, *, app: str | None = None, source_ip: str = LOOPBACK
+    ) -> None:
+        """A LoginHistory row: kind is the LoginType (Application = the UI, Partner Product = SOAP API,
+        Remote Access 2.0 = OAuth), app the connected app's name."""
         self.store.put(
             "LoginHistory",
             {
                 "UserId": user["Id"],
                 "LoginTime": now_iso(),
                 "LoginType": kind,
-                "SourceIp": "127.0.0.1",
+                "SourceIp": source_ip,
                 "Status": status,
-                "Application": "Browser" if kind == "Application" else kind,
+                "Application": app or ("Browser" if kind == "Application" else kind),
+                "ApiType": API_TYPES.get(kind, "N/A"),
                 "LoginUrl": "login.salesforce.com",
                 "Platform": "Unknown",
                 "Browser": "Unknown",
@@ -253,23 +287,26 @@ class Org:
             return len(gone)
 
     # -- OAuth grants ---------------------------------------------------------------------
-    def oauth_row(self, app: ConnectedApp, user: Record) -> Record:
-        """The OauthToken row for (app, user): created on first approval, reused afterwards."""
+    def new_authorization(self, app: ConnectedApp, user: Record) -> Record:
+        """A new OauthToken row for (app, user): every authorization makes one. Beyond TOKENS_PER_APP the
+        oldest is revoked silently (its refresh and access tokens stop working, its row disappears)."""
         with self.world.lock:
-            row = self.store.first("OauthToken", AppName=app.name, UserId=user["Id"])
-            if row is None:
-                row = self.store.put(
-                    "OauthToken",
-                    {
-                        "AppName": app.name,
-                        "UserId": user["Id"],
-                        "UseCount": 0,
-                        "LastUsedDate": now_iso(),
-                        "DeleteToken": new_refresh_token(),
-                        "AppMenuItemId": app.id,
-                        "RequestToken": None,
-                    },
-                )
+            row = self.store.put(
+                "OauthToken",
+                {
+                    "AppName": app.name,
+                    "UserId": user["Id"],
+                    "UseCount": 0,
+                    "LastUsedDate": now_iso(),
+                    "DeleteToken": new_refresh_token(),
+                    "AppMenuItemId": app.id,
+                    "RequestToken": None,
+                    "Seq": next(self._seq),
+                },
+            )
+            rows = sorted(self.store.find("OauthToken", AppName=app.name, UserId=user["Id"]), key=lambda r: r["Seq"])
+            for old in rows[:-TOKENS_PER_APP]:
+                self.revoke_row(old["Id"])
             return row
 
     def new_refresh(self, app: ConnectedApp, user: Record, row: Record) -> str:
@@ -302,6 +339,7 @@ class Org:
                 **options,
             )
             self.apps[app.id] = app
+            apps.sync_row(self, app)
             return app
 
     def grant(self, app_name: str, username: str) -> str:
@@ -309,12 +347,12 @@ class Org:
         app, user = self.connected_app(app_name), self.user_by_username(username)
         if app is None or user is None:
             raise KeyError(f"no connected app {app_name!r} or no user {username!r}")
-        return self.new_refresh(app, user, self.oauth_row(app, user))
+        return self.new_refresh(app, user, self.new_authorization(app, user))
 
     def authorized_user(self, app_name: str) -> Record | None:
         """The user who most recently authorized *app_name* (the connector's integration user)."""
         with self.world.lock:
-            rows = sorted(self.store.find("OauthToken", AppName=app_name), key=lambda r: r["CreatedDate"])
+            rows = sorted(self.store.find("OauthToken", AppName=app_name), key=lambda r: r["Seq"])
             return self.user(rows[-1]["UserId"]) if rows else None
 
     def oauth_tokens_for(self, user_id: str) -> list[Record]:

@@ -14,15 +14,16 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from sandbox.httpkit import read_params
-from sandbox.salesforce import templates
+from sandbox.salesforce import apps, templates
 from sandbox.salesforce.auth import AuthCode, ConnectedApp, new_code, new_security_token, same_origin_path
 from sandbox.salesforce.errors import LoginFailed
 from sandbox.salesforce.org import Org
 from sandbox.salesforce.store import Record
-from sandbox.salesforce.web import org_of
+from sandbox.salesforce.web import client_ip, org_of
 from sandbox.world import Mail, World
 
 COOKIE = "sid"
+ERROR_PAGE = "/setup/secur/RemoteAccessErrorPage.apexp"
 ID_SCOPES = {"id", "openid", "profile", "email", "address", "phone", "web", "full", "offline_access"}
 AUTHORIZE_FIELDS = (
     "response_type",
@@ -80,7 +81,6 @@ def _problem(app: ConnectedApp, params: dict[str, Any]) -> tuple[str, str] | Non
 
 def _issue_code(org: Org, app: ConnectedApp, user: Record, params: dict[str, Any]) -> Response:
     scope = " ".join(str(params.get("scope") or "").split() or app.scopes)
-    row = org.oauth_row(app, user)
     code = AuthCode(
         new_code(),
         app.id,
@@ -90,7 +90,6 @@ def _issue_code(org: Org, app: ConnectedApp, user: Record, params: dict[str, Any
         params.get("code_challenge") or None,
         str(params.get("code_challenge_method") or "S256"),
         time.time() + 900,
-        row["Id"],
     )
     with org.world.lock:
         org.codes[code.code] = code
@@ -124,6 +123,15 @@ def routes(world: World) -> list[BaseRoute]:
             start = "/services/oauth2/authorize?" + urlencode(again)
             return RedirectResponse("/?startURL=" + quote(start, safe=""), status_code=302)
         token, user = logged_in
+        refused = apps.authorize_problem(org, app, user)
+        if refused:
+            if refused[0] == "OAUTH_APP_ACCESS_DENIED":
+                org.log_login(
+                    user, "Remote Access 2.0", apps.NOT_APPROVED_STATUS, app=app.name, source_ip=client_ip(request)
+                )
+            return RedirectResponse(
+                ERROR_PAGE + "?" + urlencode({"error": refused[0], "error_description": refused[1]}), status_code=302
+            )
         if request.method == "POST":
             if params.get("confirm") != _confirm(token, app.client_id):
                 return PlainTextResponse("error=invalid_request&error_description=invalid%20confirmation", 400)
@@ -134,12 +142,22 @@ def routes(world: World) -> list[BaseRoute]:
                 )
             return _issue_code(org, app, user, params)
         approved = org.store.first("OauthToken", AppName=app.name, UserId=user["Id"]) is not None
+        if app.admin_approved_only and app.installed:
+            approved = True  # pre-authorized by an admin: no consent page
         if approved and "consent" not in prompts:
             return _issue_code(org, app, user, params)
         fields = {k: params.get(k) for k in AUTHORIZE_FIELDS if k != "prompt"}
         fields["confirm"] = _confirm(token, app.client_id)
         scopes = str(params.get("scope") or "").split() or app.scopes
         return HTMLResponse(templates.consent_page(app.name, user["Username"], scopes, fields))
+
+    async def oauth_error(request: Request) -> Response:
+        error = request.query_params.get("error", "OAUTH_APPROVAL_ERROR_GENERIC")
+        text = (
+            "We can't authorize you because of an OAuth error. For more information, contact your Salesforce "
+            f"administrator. {error}: {request.query_params.get('error_description', '')}"
+        )
+        return HTMLResponse(templates.message_page("Error: OAuth Error", text, "oauth_error"), status_code=400)
 
     async def login(request: Request) -> Response:
         org = org_of(world)
@@ -151,7 +169,13 @@ def routes(world: World) -> list[BaseRoute]:
             return HTMLResponse(templates.login_page(start))
         username = str(params.get("username", ""))
         try:
-            user = org.check_login(username, str(params.get("pw", "")), kind="Application", token_optional=True)
+            user = org.check_login(
+                username,
+                str(params.get("pw", "")),
+                kind="Application",
+                token_optional=True,
+                source_ip=client_ip(request),
+            )
         except LoginFailed:
             return HTMLResponse(templates.login_page(start, LOGIN_FAILED, username), status_code=200)
         session = org.issue_session(user["Id"], "ui")
@@ -220,6 +244,7 @@ def routes(world: World) -> list[BaseRoute]:
 
     return [
         Route("/services/oauth2/authorize", authorize, methods=["GET", "POST"]),
+        Route(ERROR_PAGE, oauth_error),
         Route("/", login, methods=["GET", "POST"]),
         Route("/home/home.jsp", home),
         Route("/secur/logout.jsp", logout, methods=["GET", "POST"]),

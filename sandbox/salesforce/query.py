@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sandbox.salesforce import soql
+from sandbox.salesforce import access, soql
 from sandbox.salesforce.errors import SfError
 from sandbox.salesforce.org import Org
 from sandbox.salesforce.schema import SObject, sobject
 from sandbox.salesforce.store import Record
 
 
-def attributes(version: str, spec_name: str, record_id: str) -> dict[str, str]:
+def attributes(version: str, spec_name: str, record_id: str | None) -> dict[str, str]:
+    if record_id is None:  # OauthToken: no usable Id, so no record URL
+        return {"type": spec_name}
     return {"type": spec_name, "url": f"/services/data/{version}/sobjects/{spec_name}/{record_id}"}
 
 
@@ -37,10 +39,11 @@ def shape(org: Org, version: str, spec: SObject, record: Record, paths: list[str
     return out
 
 
-def run_query(org: Org, version: str, text: str) -> dict[str, Any]:
+def run_query(org: Org, version: str, text: str, user: Record | None = None) -> dict[str, Any]:
+    """Run *text* as *user* (what they may see: ``access.visible``)."""
     query = soql.parse(text)
     with org.world.lock:
-        source = [dict(r) for r in org.store.all(query.spec.name)]
+        source = access.visible(org, query.spec.name, [dict(r) for r in org.store.all(query.spec.name)], user)
         rows = soql.run(query, source, lambda name, rid: org.store.get(name, rid) if sobject(name) else None)
         if query.count:
             return {"totalSize": len(rows), "done": True, "records": []}

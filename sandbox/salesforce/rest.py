@@ -85,7 +85,7 @@ def _dispatch(
         text = request.query_params.get("q")
         if text is None:
             raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        return 200, query.run_query(org, version, text)
+        return 200, query.run_query(org, version, text, user)
     if head == "sobjects":
         return _sobjects(world, method, version, rest, user, body, request)
     raise not_found()
@@ -121,6 +121,8 @@ def _sobjects(
     if len(parts) != 2:
         raise not_found()
     if method == "GET":
+        if spec.name in ("OauthToken", "UserPermissionAccess"):  # query() only; OauthToken Ids are null
+            raise not_found()
         record = org.store.require(spec.name, record_id)
         wanted = request.query_params.get("fields")
         names = [f.strip() for f in wanted.split(",")] if wanted else [f.name for f in spec.fields]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from sandbox.salesforce import apps
 from sandbox.salesforce.errors import SfError
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ def before_insert(org: Org, name: str, values: Record) -> None:
         _psl_assign(org, values)
     elif name == "PermissionSetAssignment":
         _ps_assign(org, values)
+    elif name == "SetupEntityAccess":
+        apps.before_grant(org, values)
     elif name == "UserRole":
         values.setdefault("DeveloperName", re.sub(r"\W+", "_", values["Name"]).strip("_"))
 

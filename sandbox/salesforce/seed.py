@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.salesforce import rules
 from sandbox.salesforce.auth import new_security_token
@@ -18,7 +19,13 @@ DEFAULT_LICENCES = [
 ]
 DEFAULT_PSLS = [{"name": "Salesforce API Integration", "total": 5, "user_licenses": ["Salesforce Integration"]}]
 DEFAULT_PROFILES = [
-    {"name": "System Administrator", "license": "Salesforce", "api_enabled": True, "manage_users": True},
+    {
+        "name": "System Administrator",
+        "license": "Salesforce",
+        "api_enabled": True,
+        "manage_users": True,
+        "customize_application": True,
+    },
     {"name": "Standard User", "license": "Salesforce", "api_enabled": True},
     {"name": "Minimum Access - Salesforce", "license": "Salesforce", "api_enabled": False},
     {"name": "Standard Platform User", "license": "Salesforce Platform", "api_enabled": True},
@@ -29,6 +36,13 @@ DEFAULT_PROFILES = [
         "api_only": True,
     },
 ]
+# Profile permissions without a field of their own (the Metadata API's userPermissions), by profile name.
+DEFAULT_PERMISSIONS = {
+    "System Administrator": ["ModifyAllData", "ViewAllData", "ViewSetup", "RunReports", "ExportReport",
+                             "ManageProfilesPermissionsets", "AuthorApex", "EditTask", "EditEvent", "ActivitiesAccess"],
+    "Standard User": ["RunReports", "ExportReport", "EditTask", "EditEvent", "ActivitiesAccess", "ChatterInternalUser"],
+    "Standard Platform User": ["RunReports", "EditTask", "EditEvent", "ActivitiesAccess", "ChatterInternalUser"],
+}  # fmt: skip
 USER_DEFAULTS = {
     "TimeZoneSidKey": "Europe/Paris",
     "LocaleSidKey": "en_US",
@@ -85,6 +99,11 @@ def build_org(world: World, section: Any) -> Org:
     if unknown:
         raise ScenarioError(f"salesforce: unknown key(s) {unknown}; allowed: {sorted(_TOP_KEYS)}")
     meta = section.get("org") or {}
+    time_zone = str(meta.get("time_zone", "UTC"))
+    try:
+        ZoneInfo(time_zone)
+    except (ValueError, KeyError) as exc:
+        raise _fail("org.time_zone", f"not an IANA time zone such as Europe/Paris; got {time_zone!r}") from exc
     ids = IdFactory()
     org_id = str(meta.get("id") or ids.new("Organization"))
     if normalize(org_id[:15]) is None or len(org_id) not in (15, 18) or not org_id.startswith("00D"):
@@ -96,6 +115,7 @@ def build_org(world: World, section: Any) -> Org:
         base_url=world.urls.get("salesforce", "https://127.0.0.1"),
         ids=ids,
     )
+    org.time_zone = time_zone
     org.store.put(
         "Organization",
         {
@@ -170,9 +190,19 @@ def _profiles_roles_sets(org: Org, section: dict[str, Any]) -> None:
                 "PermissionsApiEnabled": bool(item.get("api_enabled", True)),
                 "PermissionsApiUserOnly": bool(item.get("api_only", False)),
                 "PermissionsManageUsers": bool(item.get("manage_users", False)),
+                # an administrator's profile (Manage Users) has Customize Application unless told otherwise
+                "PermissionsCustomizeApplication": bool(
+                    item.get("customize_application", item.get("manage_users", False))
+                ),
                 "Description": item.get("description"),
+                "_custom": bool(item.get("custom", False)),
+                "_userPermissions": {
+                    p: True for p in item.get("permissions", DEFAULT_PERMISSIONS.get(item["name"], []))
+                },
             },
         )
+        if item.get("approve_uninstalled_connected_apps", profile["PermissionsCustomizeApplication"]):
+            org.uninstalled_approvers.add(profile["Id"])
         org.store.put(
             "PermissionSet",
             {
@@ -206,6 +236,7 @@ def _profiles_roles_sets(org: Org, section: dict[str, Any]) -> None:
                 if ps_lic
                 else None,
                 "PermissionsApiEnabled": bool(item.get("api_enabled", True)),
+                "PermissionsCustomizeApplication": bool(item.get("customize_application", False)),
             },
         )
 
@@ -268,10 +299,49 @@ def _apps(org: Org, section: dict[str, Any]) -> None:
             allow_loopback_redirects=bool(item.get("allow_loopback_redirects", False)),
             require_secret=bool(item.get("require_secret", True)),
             run_as=run_as,
+            installed=bool(item.get("installed", True)),
+            admin_approved_only=_permitted_users(item, where),
+            certificate=item.get("certificate"),
         )
+        _app_access(org, item, where)
     for i, item in enumerate(_items(section, "oauth_tokens")):
+        if item.get("count") is not None and (not isinstance(item["count"], int) or item["count"] < 1):
+            raise _fail(f"oauth_tokens[{i}].count", f"must be a positive whole number; got {item['count']!r}")
         where = f"oauth_tokens[{i}]"
         try:
-            org.grant(str(_need(item, "app", where)), str(_need(item, "user", where)))
+            for _ in range(int(item.get("count") or 1)):
+                org.grant(str(_need(item, "app", where)), str(_need(item, "user", where)))
         except KeyError as exc:
             raise _fail(where, str(exc)) from exc
+
+
+def _permitted_users(item: dict[str, Any], where: str) -> bool:
+    value = item.get("permitted_users", "all")
+    if value not in ("all", "admin_approved"):
+        raise _fail(
+            f"{where}.permitted_users", f"must be 'all' (users may self-authorize) or 'admin_approved'; got {value!r}"
+        )
+    if value == "admin_approved" and not item.get("installed", True):
+        raise _fail(f"{where}.permitted_users", "only an installed app has policies; set installed: true")
+    return bool(value == "admin_approved")
+
+
+def _app_access(org: Org, item: dict[str, Any], where: str) -> None:
+    """SetupEntityAccess rows: the profiles and permission sets the scenario grants the app to."""
+    app = org.connected_app(str(item["name"]))
+    assert app is not None
+    parents: list[str] = []
+    for j, name in enumerate(item.get("profiles") or []):
+        profile = _lookup(org, "Profile", "Name", name, f"{where}.profiles[{j}]")
+        owned = org.store.first("PermissionSet", ProfileId=profile, IsOwnedByProfile=True)
+        assert owned is not None
+        parents.append(owned["Id"])
+    for j, name in enumerate(item.get("permission_sets") or []):
+        parents.append(_lookup(org, "PermissionSet", "Name", name, f"{where}.permission_sets[{j}]"))
+    if parents and not app.installed:
+        raise _fail(where, "an app that is not installed cannot be granted to profiles or permission sets")
+    for parent in parents:
+        org.store.put(
+            "SetupEntityAccess",
+            {"ParentId": parent, "SetupEntityId": app.id, "SetupEntityType": "ConnectedApplication"},
+        )

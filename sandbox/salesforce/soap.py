@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.salesforce.errors import LoginFailed
-from sandbox.salesforce.web import VERSION_RE, org_of
+from sandbox.salesforce.web import VERSION_RE, client_ip, org_of
 from sandbox.world import World
 
 _ENVELOPE = (
@@ -65,7 +65,7 @@ def routes(world: World) -> list[BaseRoute]:
         if not username or secret is None:
             return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
         try:
-            user = org.check_login(username, secret, kind="Partner Product")
+            user = org.check_login(username, secret, kind="Partner Product", source_ip=client_ip(request))
         except LoginFailed as exc:
             return fault(exc.code, exc.message)
         if not org.api_enabled(user):

@@ -37,6 +37,15 @@ def error_reply(org: Org | None, error: SfError) -> Response:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
+def client_ip(request: Request) -> str:
+    """The login's source IP. The stand-in honours ``X-Forwarded-For`` (its first address) so that a test can
+    log in "from" any address; Salesforce itself sees the connecting address."""
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    if forwarded:
+        return forwarded
+    return request.client.host if request.client else "127.0.0.1"
+
+
 def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -25,9 +25,9 @@ def test_the_run_form_offers_the_credential_mode_as_a_choice(prefect_server: Pre
         choice.click()
         page.get_by_role("option").first.wait_for()  # type: ignore[attr-defined]
         options = [o.inner_text().strip() for o in page.get_by_role("option").all()]  # type: ignore[attr-defined]
-        assert options == ["oauth", "security_token"]
+        assert options == ["oauth", "security_token", "jwt"]
         page.keyboard.press("Escape")  # type: ignore[attr-defined]
         body = page.inner_text("body")  # type: ignore[attr-defined]
-    assert "oauth: consent as the new user (preferred)" in body  # the field's description
+    assert "oauth: consent as the new user (preferred for a vendor's connector)" in body  # the field's description
     for label in ("First Name", "Username", "Login Ip Ranges", "Requested By"):
         assert label in body, label

@@ -32,7 +32,7 @@ def _crash_hook(limit: int) -> Any:
 
 
 def _arm(limit: int) -> None:
-    for name in ("tasks.salesforce", "tasks.jotform"):
+    for name in ("tasks.salesforce", "tasks.salesforce_metadata", "tasks.salesforce_jwt", "tasks.jotform"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
