@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     okta_hook_secret: SecretStr | None = _f(
         None, "okta-hook-secret-...", "Value of the Authorization header Okta's event hook sends"
     )
+    okta_hook_header: str = _f("Authorization", "Authorization", "Header Okta's event hook sends the secret in")
 
     # Baton's own OAuth clients (callback: <gateway_url>/oauth/<provider>/callback)
     salesforce_client_id: str | None = _f(None, "3MVG9...", "Baton's connected app consumer key")

@@ -38,7 +38,11 @@ class OffboardRequest(BaseModel):
     """offboard_person's parameters, checked before anything runs."""
 
     person: EmailStr = Field(description="the leaver's login e-mail, e.g. alice@acme.example")
-    requested_by: EmailStr = Field(description="who asks (they may not approve their own request)")
+    requested_by: str = Field(
+        min_length=3,
+        max_length=200,
+        description="who asks: an e-mail, or 'identity-provider' for an event (they may not approve)",
+    )
     leave_at: dt.datetime | None = Field(
         None, description="when their accounts are switched off; a naive time is in the organisation's time zone"
     )
