@@ -132,7 +132,8 @@ class Catalog(BaseModel):
         for index, entry in enumerate(self.integrations):
             if entry.id in seen:
                 raise ValueError(
-                    f"integrations[{entry.id}].id: entries {seen[entry.id]} and {index} share this id; ids must be unique"
+                    f"integrations[{entry.id}].id: entries {seen[entry.id]} and {index} share this id; "
+                    "ids must be unique"
                 )
             seen[entry.id] = index
         return self

@@ -92,8 +92,8 @@ def _run(req: OffboardRequest, catalog: Catalog, report: Report, ts: str | None,
     leave_at = req.leave_time(tz)
     if req.cancel:
         return cancel_scheduled(req, report, ts, run_id)
-    if leave_at is not None and handovers.scheduled_for(req.person):
-        return move_scheduled(req, catalog, leave_at, report, ts, run_id)
+    if handovers.scheduled_for(req.person):  # approved before: a new date (none: now) moves what was scheduled
+        return move_scheduled(req, catalog, leave_at or dt.datetime.now(dt.UTC), report, ts, run_id)
 
     found = reconcile(catalog, req.person, live.salesforce_grants(req.person))
     report.add(STEPS[0].title, f"{len(found.in_catalog)} in the catalog, {len(found.not_in_catalog)} not in it")

@@ -95,12 +95,15 @@ def watch(
     escalated = False
     while True:
         now_states = handovers.states(runs)
+        changes = []
         for ident, state in now_states.items():
             if seen.get(ident) != state["name"]:
                 seen[ident] = state["name"]
                 later = state["type"] == "SCHEDULED" and state["scheduled"]
                 when = f" for {state['scheduled'][:16]} UTC" if later else ""
-                say(ts, f"{ident}: {state['name']}{when} · <{services().run_url(state['run_id'])}|run>")
+                changes.append(f"{ident}: {state['name']}{when} · <{services().run_url(state['run_id'])}|run>")
+        if changes:  # one message per look: Slack allows about one a second per channel
+            say(ts, "\n".join(changes))
         waiting = [ident for ident, state in now_states.items() if not state["done"]]
         if not waiting:
             return now_states

@@ -231,3 +231,36 @@ def test_a_leave_date_ahead_is_approved_now_scheduled_moved_and_cancelled(
     result = watcher.wait(timeout=120)  # the run that watched them ends, and alice stays unfrozen
     assert result["frozen"] is False and not frozen(sandbox)
     assert result["status"].startswith("partial: ")
+
+
+def test_waiting_a_day_before_the_leave_date_escalates_and_leaving_now_runs_what_was_scheduled(
+    sandbox: Sandbox, baton_env: dict[str, str], prefect_server: PrefectServer, gateway: RunningGateway,
+    standins: None, alice_unfrozen: None, tmp_path: Path,
+) -> None:  # fmt: skip
+    api = prefect_server.api_url
+    path = catalog(tmp_path)
+    leave = dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)  # the handovers are scheduled, less than a day ahead
+    began = time.time()
+    watcher = start(baton_env, path, leave_at=leave.isoformat())
+    approve(sandbox, api, began, watcher)
+    deadline = time.monotonic() + 120
+    escalation = None
+    while escalation is None:
+        assert time.monotonic() < deadline and watcher.proc.poll() is None, watcher.output()[-3000:]
+        for message in state_of(sandbox.world).messages("C0HANDOVER", include_replies=True):
+            text = json.dumps(message.get("blocks") or [])
+            if ":rotating_light:" in text and ALICE in text and float(message["ts"]) >= began:
+                escalation = text
+        time.sleep(0.5)
+    assert "@it-escalation" in escalation and "still waiting" in escalation and "stays unfrozen" in escalation
+    assert len(child_runs(api, [f"baton-leaver:{ALICE}"], ["SCHEDULED"])) == 4
+
+    now = start(baton_env, path)  # a second event: alice leaves now; no second approval, no second set of runs
+    assert now.wait(timeout=180)["status"] == "moved"
+    result = watcher.wait(timeout=300)
+    assert result["status"].startswith("done: every handover verified"), (result, watcher.output()[-3000:])
+    assert result["frozen"] is True and frozen(sandbox)
+    for ident in IDS:  # exactly one run per integration for this offboarding
+        tagged = child_runs(api, [f"baton-leaver:{ALICE}", f"baton-integration:{ident}"], ["COMPLETED"])
+        assert result["handovers"][ident]["run_id"] in {r["id"] for r in tagged}
+        assert sum(1 for r in tagged if dt.datetime.fromisoformat(r["created"]).timestamp() >= began - 5) == 1
