@@ -264,3 +264,47 @@ def test_waiting_a_day_before_the_leave_date_escalates_and_leaving_now_runs_what
         tagged = child_runs(api, [f"baton-leaver:{ALICE}", f"baton-integration:{ident}"], ["COMPLETED"])
         assert result["handovers"][ident]["run_id"] in {r["id"] for r in tagged}
         assert sum(1 for r in tagged if dt.datetime.fromisoformat(r["created"]).timestamp() >= began - 5) == 1
+
+
+def test_plan_mode_reports_what_is_not_in_the_catalog_and_changes_nothing(
+    sandbox: Sandbox, baton_env: dict[str, str], prefect_server: PrefectServer, tmp_path: Path
+) -> None:
+    org = org_of(sandbox.world)
+    org.register_connected_app("Zapier", "zapier-client-0001", "zapier-secret-0001", ["https://zapier.com/cb"])
+    org.grant("Zapier", ALICE)  # alice authorised Zapier too; nobody told the catalog
+    messages = len(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True))
+    try:
+        flow = FlowProcess(
+            SCRIPT, {**baton_env, "BATON_CATALOG_PATH": str(catalog(tmp_path))}, FLOW,
+            json.dumps({"request": {"person": ALICE, "requested_by": "carol@acme.example"}, "plan": True}),
+        )  # fmt: skip
+        result = flow.wait(timeout=180)
+    finally:
+        user = org.user_by_username(ALICE)
+        assert user is not None
+        for row in org.oauth_tokens_for(user["Id"]):
+            if row["AppName"] == "Zapier":
+                org.revoke_row(row["Id"])
+    missing = result["discovery"]["not_in_catalog"]
+    assert [m["name"] for m in missing] == ["Zapier"], result
+    assert "no handover flow knows the connected app 'Zapier'" in missing[0]["add"]
+    assert "Found, but not in the catalog" in result["plan"] and "Zapier" in result["plan"]
+    assert [h["integration_id"] for h in result["handovers"]] == IDS
+    assert len(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)) == messages  # nothing posted
+
+
+def test_a_bad_catalog_is_refused_naming_the_entry_and_field_before_anything_runs(
+    sandbox: Sandbox, baton_env: dict[str, str], prefect_server: PrefectServer, tmp_path: Path
+) -> None:
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["integrations"][2]["successor"] = "intercom-app"  # not an address
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    messages = len(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True))
+    before = len(child_runs(prefect_server.api_url, [f"baton-leaver:{ALICE}"]))
+    result = start(baton_env, path).wait(timeout=180)
+    assert result["type"] == "CatalogError", result
+    assert "integrations[intercom-jira-app].successor" in result["error"] and "nothing was run" in result["error"]
+    assert len(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)) == messages
+    assert len(child_runs(prefect_server.api_url, [f"baton-leaver:{ALICE}"])) == before
+    assert not frozen(sandbox)
