@@ -6,7 +6,7 @@ the entry (its id, or its index when the id itself is wrong) and the field, befo
     integrations:
       - id: salesforce-jira-cloud
         title: Jira Cloud for Salesforce
-        flow: rotate-salesforce-jira-connector     # the deployment that hands it over
+        flow: rotate-salesforce-jira-connector     # the flow that hands it over (its deployment: flow/flow)
         variant: cloud
         systems: [salesforce, jira]
         connections: {salesforce: Jira Cloud for Salesforce, jira: Acme Salesforce}
@@ -57,6 +57,9 @@ class Integration(BaseModel):
     title: str = Field(min_length=1, max_length=120)
     flow: str = Field(description=f"the deployment that hands it over: one of {', '.join(HANDOVER_FLOWS)}")
     variant: str | None = None
+    deployment: str | None = Field(
+        None, pattern=r"^[^/\s]+/[^/\s]+$", description="'<flow>/<deployment>' when not '<flow>/<flow>'"
+    )
     systems: list[System] = Field(min_length=1)
     connections: dict[System, str] = Field(description="the connection's name in each system")
     integration_user: EmailStr = Field(description="who the integration runs as today")
@@ -114,10 +117,10 @@ class Integration(BaseModel):
         """The handover flow's ``request``: the catalog's parameters plus who asks and which integration."""
         return {**self.parameters, "integration_id": self.id, "requested_by": requested_by}
 
-    @property
-    def deployment(self) -> str:
-        """``<flow name>/<deployment name>``: each handover flow's deployment carries the flow's name."""
-        return f"{self.flow}/{self.flow}"
+    def target(self) -> str:
+        """``<flow name>/<deployment name>``: by default the flow's own deployment (prefect.yaml names each
+        deployment after its flow)."""
+        return self.deployment or f"{self.flow}/{self.flow}"
 
 
 class Catalog(BaseModel):

@@ -92,7 +92,8 @@ def _run(req: OffboardRequest, catalog: Catalog, report: Report, ts: str | None,
     leave_at = req.leave_time(tz)
     if req.cancel:
         return cancel_scheduled(req, report, ts, run_id)
-    if handovers.scheduled_for(req.person):  # approved before: a new date (none: now) moves what was scheduled
+    # approved before: a new date (none: now) moves what an earlier offboarding run scheduled
+    if handovers.scheduled_for(req.person, not_by=run_id):
         return move_scheduled(req, catalog, leave_at or dt.datetime.now(dt.UTC), report, ts, run_id)
 
     found = reconcile(catalog, req.person, live.salesforce_grants(req.person))

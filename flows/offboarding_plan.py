@@ -104,7 +104,7 @@ def plan_handovers(
             Handover(
                 integration_id=e.id,
                 title=e.title,
-                deployment=e.deployment,
+                deployment=e.target(),
                 variant=e.variant,
                 from_user=person,
                 to_user=str(e.successor),

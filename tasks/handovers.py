@@ -83,12 +83,15 @@ def schedule_handover(
     return str(run.id)
 
 
-def scheduled_for(person: str) -> dict[str, str]:
-    """The person's handovers that are scheduled and have not started: integration id -> run id."""
+def scheduled_for(person: str, *, not_by: str = "") -> dict[str, str]:
+    """The person's handovers that are scheduled and have not started: integration id -> run id (without
+    those the offboarding run *not_by* scheduled itself: a rerun of that run is not a second event)."""
     with _client() as client:
         runs = _runs(client, [leaver_tag(person)], [StateType.SCHEDULED])
     found: dict[str, str] = {}
     for run in runs:
+        if not_by and (run.idempotency_key or "").endswith(f":{not_by}"):
+            continue
         ident = next((t.split(":", 1)[1] for t in run.tags if t.startswith("baton-integration:")), None)
         if ident:
             found[ident] = str(run.id)

@@ -1,5 +1,6 @@
-"""TEST-ONLY stand-ins for the handover flows (issue 9 builds the real ones), served with ``serve()`` so
-offboard_person starts real runs of real deployments. Each does what its ``request`` says:
+"""TEST-ONLY stand-ins for the handover flows (issue 9 builds the real ones), served with ``serve()`` as
+``<flow>/standin`` (a test catalog names them with ``deployment:``) so offboard_person starts real runs of
+real deployments. Each does what its ``request`` says:
 ``standin: done`` (default) completes reporting done, ``fail`` raises, ``problem`` completes reporting a
 stop; ``standin_seconds`` is how long it takes. Run: ``python tests/flows/handover_standins.py``.
 """
@@ -39,6 +40,7 @@ def jotform_standin(request: dict[str, Any], plan: bool = False) -> dict[str, An
 
 
 FLOWS = [rotate_standin, intercom_standin, jotform_standin]
+DEPLOYMENT = "standin"  # not the flows' own deployment names: `prefect deploy --all` may run in the same session
 
 if __name__ == "__main__":
-    serve(*[f.to_deployment(name=f.name) for f in FLOWS], limit=8)  # type: ignore[arg-type]
+    serve(*[f.to_deployment(name=DEPLOYMENT) for f in FLOWS], limit=8)  # type: ignore[arg-type]

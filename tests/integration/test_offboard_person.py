@@ -51,7 +51,7 @@ def standins(
         with prefect_http(prefect_server.api_url) as http:
             while True:
                 names = [
-                    f"{n}/{n}"
+                    f"{n}/standin"
                     for n in (
                         "rotate-salesforce-jira-connector",
                         "change-intercom-app-user",
@@ -92,6 +92,7 @@ def frozen(sandbox: Sandbox) -> bool:
 def catalog(tmp_path: Path, **outcomes: str) -> Path:
     data = yaml.safe_load(SHIPPED.read_text())
     for entry in data["integrations"]:
+        entry["deployment"] = f"{entry['flow']}/standin"
         entry["parameters"] = {
             **entry["parameters"],
             "standin": outcomes.get(entry["id"], "done"),

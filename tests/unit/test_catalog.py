@@ -31,7 +31,7 @@ def test_the_shipped_catalog_loads_and_is_the_settings_default() -> None:
     }
     assert catalog.of("bob@acme.example") == []
     cloud = catalog.by_id("salesforce-jira-cloud")
-    assert (cloud.flow, cloud.variant, cloud.deployment) == (
+    assert (cloud.flow, cloud.variant, cloud.target()) == (
         "rotate-salesforce-jira-connector",
         "cloud",
         "rotate-salesforce-jira-connector/rotate-salesforce-jira-connector",
@@ -70,6 +70,7 @@ BAD = [
     (_entry(3, parameters={"requested_by": "x@acme.example"}), "integrations[jotform-contact-sales].parameters"),
     (_entry(3, expected_minutes="soon"), "integrations[jotform-contact-sales].expected_minutes"),
     (_entry(3, freeze_leaver_after="maybe"), "integrations[jotform-contact-sales].freeze_leaver_after"),
+    (_entry(3, deployment="no-slash"), "integrations[jotform-contact-sales].deployment"),
     (_entry(3, owner="alice"), "integrations[jotform-contact-sales].owner"),
     (_entry(2, id="Intercom App!"), "integrations[2].id"),
     (_entry(2, id=...), "integrations[2].id"),
