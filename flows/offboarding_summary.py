@@ -25,7 +25,7 @@ def verified(state: dict[str, Any]) -> bool:
     return state.get("type") == "COMPLETED" and state.get("status") in (None, "done")
 
 
-def _why_not_freeze(
+def why_not_freeze(
     req: OffboardRequest, catalog: Catalog, found: Discovery, items: list[dict[str, Any]], final: dict[str, Any]
 ) -> str:
     """Empty when the leaver may be frozen; else the reason they stay unfrozen."""
@@ -60,7 +60,7 @@ def publish_summary(
         report.add(f"Handover {ident}", f"{state['name']}, {mark}{why} · {svc.run_url(state['run_id'])}")
     frozen = False
     if not status:
-        reason = _why_not_freeze(req, catalog, found, items, final)
+        reason = why_not_freeze(req, catalog, found, items, final)
         if reason:
             status = f"partial: {reason}; {req.person} stays unfrozen"
             report.add("Freeze the leaver", f"not frozen: {reason}")
