@@ -9,6 +9,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.jotform_api_only_user import create_jotform_api_only_user
+from flows.offboarding import offboard_person
 from flows.salesforce_integration_user import create_salesforce_integration_user
 from flows.sweeper import remind_waiting_steps
 
@@ -17,6 +18,7 @@ def main() -> None:
     deployments = [
         create_salesforce_integration_user.to_deployment(name="create-salesforce-integration-user"),
         create_jotform_api_only_user.to_deployment(name="create-jotform-api-only-user"),
+        offboard_person.to_deployment(name="offboard-person"),
         remind_waiting_steps.to_deployment(name="remind-waiting-steps", interval=300),
     ]
     serve(*[cast(RunnerDeployment, d) for d in deployments])

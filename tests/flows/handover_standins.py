@@ -43,4 +43,7 @@ FLOWS = [rotate_standin, intercom_standin, jotform_standin]
 DEPLOYMENT = "standin"  # not the flows' own deployment names: `prefect deploy --all` may run in the same session
 
 if __name__ == "__main__":
-    serve(*[f.to_deployment(name=DEPLOYMENT) for f in FLOWS], limit=8)  # type: ignore[arg-type]
+    from flows.offboarding import offboard_person  # the real flow, as a deployment: its approval suspends
+
+    deployments = [f.to_deployment(name=DEPLOYMENT) for f in FLOWS]
+    serve(*deployments, offboard_person.to_deployment(name="test"), limit=8)  # type: ignore[arg-type]

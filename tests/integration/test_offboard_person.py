@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from baton.devstack import PrefectServer
+from gateway.offboarding import offboarding_parameters
 from gateway.prefect_api import prefect_http
 from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
@@ -41,8 +42,10 @@ def standins(
     baton_env: dict[str, str], prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
     """The stand-in handover deployments, served by a process of their own for this module."""
-    log = tmp_path_factory.mktemp("standins") / "serve.log"
-    env = {**__import__("os").environ, **baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    here = tmp_path_factory.mktemp("standins")
+    log = here / "serve.log"
+    env = {**__import__("os").environ, **baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+           "BATON_CATALOG_PATH": str(catalog(here))}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, str(STANDINS)], env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
@@ -57,7 +60,7 @@ def standins(
                         "change-intercom-app-user",
                         "create-jotform-api-only-user",
                     )
-                ]
+                ] + ["offboard-person/test"]
                 if all(http.get(f"deployments/name/{name}").status_code == 200 for name in names):
                     break
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
@@ -309,3 +312,41 @@ def test_a_bad_catalog_is_refused_naming_the_entry_and_field_before_anything_run
     assert len(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)) == messages
     assert len(child_runs(prefect_server.api_url, [f"baton-leaver:{ALICE}"])) == before
     assert not frozen(sandbox)
+
+
+def test_as_a_deployment_the_approval_suspends_and_the_run_finishes_after_it(
+    sandbox: Sandbox, baton_env: dict[str, str], prefect_server: PrefectServer, gateway: RunningGateway,
+    standins: None, alice_unfrozen: None,
+) -> None:  # fmt: skip
+    """The production path: a run of the offboard-person deployment created as the hooks create it; the
+    approval suspends it (no process waits), the click resumes it on a new process, and it finishes."""
+    api = prefect_server.api_url
+    event_id = f"okta-{uuid.uuid4()}"
+    began = time.time()
+    with prefect_http(api) as http:
+        deployment = http.get("deployments/name/offboard-person/test").json()
+        created = http.post(
+            f"deployments/{deployment['id']}/create_flow_run",
+            json={"parameters": offboarding_parameters(ALICE, "carol@acme.example", event_id),
+                  "idempotency_key": event_id, "tags": ["offboarding"]},
+        ).json()  # fmt: skip
+    waiting = wait_paused(api, "offboard-person", key="approve-offboarding", timeout=180)
+    assert waiting["id"] == created["id"] and waiting["state"]["name"] == "Suspended"
+
+    class _Run:  # approve() reads a process's output only to explain a failure
+        def output(self) -> str:
+            return "(served by the stand-ins' process)"
+
+    assert approve(sandbox, api, began, _Run()) == created["id"]  # type: ignore[arg-type]
+    deadline = time.monotonic() + 300
+    while True:
+        run = httpx.get(f"{api}/flow_runs/{created['id']}").json()
+        if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            break
+        assert time.monotonic() < deadline, run["state"]
+        time.sleep(1)
+    assert run["state"]["type"] == "COMPLETED", run["state"]
+    assert frozen(sandbox)
+    with prefect_http(api) as http:
+        artifact = http.get("artifacts/offboarding-summary/latest").json()
+    assert artifact["flow_run_id"] == created["id"] and "every handover verified" in artifact["data"]
