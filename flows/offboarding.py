@@ -20,7 +20,7 @@ from prefect import flow, task
 from flows.catalog import Catalog, load_catalog
 from flows.discovery import Discovery, reconcile
 from flows.human import human_step
-from flows.offboarding_plan import OffboardRequest, plan_handovers, render_plan
+from flows.offboarding_plan import OffboardRequest, approval_policy, plan_handovers, render_plan
 from flows.offboarding_schedule import cancel_scheduled, move_scheduled, remember_leave_date, watch
 from flows.offboarding_summary import publish_summary
 from flows.plan import Report, Step, validate
@@ -104,7 +104,7 @@ def _run(req: OffboardRequest, catalog: Catalog, report: Report, ts: str | None,
     answer = human_step(
         "approve-offboarding", title=f"Approve the offboarding plan for {req.person}", kind="approval",
         instruction=text + "\n\nApprove to start (or schedule) every handover above; Reject changes nothing.",
-        requested_by=req.requested_by, thread_ts=ts,
+        requested_by=req.requested_by, thread_ts=ts, policy=approval_policy(items, leave_at, margin),
         state_if_expired=f"Nothing was handed over; {req.person} is not frozen.",
     )  # fmt: skip
     report.add(STEPS[2].title, who(answer))

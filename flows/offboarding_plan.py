@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from flows.catalog import Integration
+from flows.reminders import WaitPolicy
 
 # The steps of each handover flow that need a person (from its guide), for the plan people approve.
 PERSON_STEPS: dict[str, list[str]] = {
@@ -136,3 +137,16 @@ def render_plan(person: str, plan: list[dict[str, Any]], extra: list[str], timez
         )
     lines += extra
     return "\n".join(lines)
+
+
+def approval_policy(plan: list[dict[str, Any]], leave_at: dt.datetime | None, margin_minutes: int) -> WaitPolicy:
+    """How long the approval may wait: the usual three days, but with a leave date no longer than leaves
+    time for the longest handover before it (at least an hour), escalating half-way."""
+    default = WaitPolicy()
+    if leave_at is None:
+        return default
+    longest = max((item["expected_minutes"] for item in plan), default=0)
+    room = (leave_at - dt.datetime.now(dt.UTC)).total_seconds() - 60 * (margin_minutes + longest)
+    deadline = max(3600.0, min(default.deadline, room))
+    escalate = min(default.escalate_after, deadline / 2)
+    return WaitPolicy(remind_every=min(default.remind_every, escalate / 2), escalate_after=escalate, deadline=deadline)

@@ -10,8 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows.catalog import load_catalog
-from flows.offboarding_plan import OffboardRequest, local, plan_handovers, render_plan, schedule_start
+from flows.offboarding_plan import (
+    OffboardRequest,
+    approval_policy,
+    local,
+    plan_handovers,
+    render_plan,
+    schedule_start,
+)
 from flows.plan import InvalidRequest, validate
+from flows.reminders import WaitPolicy
 
 ROOT = Path(__file__).parents[2]
 CATALOG = load_catalog(ROOT / "deployments" / "catalog" / "alice-leaving.yaml")
@@ -66,3 +74,13 @@ def test_the_plan_says_who_takes_over_what_needs_a_person_and_when() -> None:
     assert "scheduled 2026-12-05 14:45 Europe/London" in text  # 17:00 - 2 h margin - 15 min
     assert text.endswith("extra line")
     assert local("2026-12-05T14:45:00+00:00", "Europe/London") == "2026-12-05 14:45 Europe/London"
+
+
+def test_the_approval_may_wait_no_longer_than_the_leave_date_allows() -> None:
+    plan = plan_handovers(CATALOG.of("alice@acme.example"), "alice@acme.example", None, 120, NOW)
+    assert approval_policy(plan, None, 120) == WaitPolicy()
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)  # 5 h - 2 h margin - 25 min longest handover
+    policy = approval_policy(plan, soon, 120)
+    assert abs(policy.deadline - (5 * 3600 - 145 * 60)) < 60 and policy.escalate_after == policy.deadline / 2
+    assert approval_policy(plan, dt.datetime.now(dt.UTC) + dt.timedelta(days=30), 120) == WaitPolicy()
+    assert approval_policy(plan, dt.datetime.now(dt.UTC), 120).deadline == 3600  # leaving now: an hour
