@@ -45,6 +45,9 @@ def stack_env(
         "BATON_JIRA_AUTH_URL": urls["jira"],
         "BATON_JIRA_API_URL": urls["jira"],
         "BATON_JIRA_SERVER_URL": urls["jira_server"],
+        # bob is the Jira site admin in the sandbox's scenario
+        "BATON_JIRA_ADMIN_EMAIL": "bob@acme.example",
+        "BATON_JIRA_ADMIN_API_TOKEN": "ATATT-bob-token-0001",
         "BATON_INTERCOM_API_URL": urls["intercom"],
         "BATON_INTERCOM_APP_URL": urls["intercom"],
         "BATON_JOTFORM_API_URL": urls["jotform"],

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     )
     jira_auth_url: HttpUrl = _f(HttpUrl("https://auth.atlassian.com"), "https://auth.atlassian.com", "Atlassian OAuth")
     jira_api_url: HttpUrl = _f(HttpUrl("https://api.atlassian.com"), "https://api.atlassian.com", "Atlassian API")
+    jira_admin_email: str | None = _f(
+        None, "it-admin@acme.example", "Baton's Jira Cloud administrator (creates users, checks permissions)"
+    )
+    jira_admin_api_token: SecretStr | None = _f(None, "ATATT3x...", "That administrator's Atlassian API token")
     jira_server_url: HttpUrl | None = _f(None, "https://jira.acme.example", "Jira Server/Data Center base URL")
     intercom_api_url: HttpUrl = _f(HttpUrl("https://api.intercom.io"), "https://api.intercom.io", "Intercom API")
     intercom_app_url: HttpUrl = _f(HttpUrl("https://app.intercom.com"), "https://app.intercom.com", "Intercom app")
