@@ -194,6 +194,9 @@ def test_every_handover_verified_then_alice_is_frozen(
     with prefect_http(prefect_server.api_url) as http:
         artifact = http.get("artifacts/offboarding-summary/latest").json()
     assert artifact["flow_run_id"] == run_id and all(ident in artifact["data"] for ident in IDS)
+    with prefect_http(prefect_server.api_url) as http:
+        planned = http.get("artifacts/offboarding-plan/latest").json()
+    assert planned["flow_run_id"] == run_id and "alice@acme.example -> jotform-api@acme.example" in planned["data"]
     thread = json.dumps(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)[-3:])
     assert "every handover verified" in thread
 
