@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 

@@ -17,19 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
-import time
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import httpx
 import typer
 from pydantic import ValidationError
 
-from baton.errors import BatonError
-from baton.settings import Settings, load_settings
-from clients.humanstep import OUTCOMES_BY_KIND, AnswerFields, has_template_markers
+from clients.factory import prefect_api_from
+from clients.humanstep import OUTCOMES_BY_KIND, Answer, AnswerFields, StepRecord, refusal
+from clients.humanstep.keys import record_key, step_of
+from clients.prefect_api import PrefectAPI, PrefectAPIError, RunState
+from core.errors import BatonError
+from core.settings import Settings, load_settings
 
 # "\b" keeps click from re-flowing the examples
 HELP = (__doc__ or "").replace("\n\n    baton paused", "\n\n\b\n    baton paused", 1)
@@ -43,6 +43,7 @@ app = typer.Typer(
 
 REFUSED = 2  # Baton refused the command; nothing was sent to Prefect
 FAILED = 1  # Prefect refused the answer, or could not be reached
+CLI_LABELS = {"note": "--note", "responder": "--as", "outcome": "--outcome"}
 
 
 class Outcome(StrEnum):
@@ -58,87 +59,6 @@ class CliError(BatonError):
     def __init__(self, message: str, code: int = REFUSED) -> None:
         super().__init__(message)
         self.code = code
-
-
-class PrefectRest:
-    """The few calls the CLI makes to Prefect's REST API (httpx; no Prefect import, so it starts fast)."""
-
-    def __init__(self, api_url: str, *, timeout: float = 10.0) -> None:
-        auth_string = os.environ.get("PREFECT_API_AUTH_STRING", "")
-        auth = httpx.BasicAuth(*auth_string.split(":", 1)) if ":" in auth_string else None
-        self.api_url = api_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.api_url + "/", timeout=timeout, auth=auth)
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request; a busy server's 502/503/504 (e.g. SQLite locked) is tried again, up to 3 times."""
-        attempt = 0
-        while True:
-            try:
-                reply = self.http.request(method, path, **kwargs)
-            except httpx.HTTPError as exc:
-                raise CliError(
-                    f"cannot reach Prefect at {self.api_url} ({exc.__class__.__name__}: {exc}); "
-                    "check BATON_PREFECT_API_URL",
-                    FAILED,
-                ) from None
-            if reply.status_code not in (502, 503, 504) or attempt == 3:
-                return reply
-            attempt += 1
-            time.sleep(0.5 * attempt)
-
-    def _json(self, reply: httpx.Response, what: str) -> Any:
-        if reply.status_code >= 400:
-            raise CliError(f"Prefect answered HTTP {reply.status_code} to {what}: {reply.text[:300]}", FAILED)
-        return reply.json()
-
-    def flow_run(self, run_id: str) -> dict[str, Any] | None:
-        """``GET /flow_runs/<id>``; None when there is no such run (or the id is not a UUID)."""
-        reply = self._call("GET", f"flow_runs/{run_id}")
-        if reply.status_code in (404, 422):
-            return None
-        data: dict[str, Any] = self._json(reply, f"GET flow_runs/{run_id}")
-        return data
-
-    def paused_runs(self, limit: int) -> list[dict[str, Any]]:
-        """``POST /flow_runs/filter``: runs in a PAUSED state (state names Paused and Suspended), oldest first."""
-        body = {"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}, "sort": "START_TIME_ASC", "limit": limit}
-        runs: list[dict[str, Any]] = self._json(self._call("POST", "flow_runs/filter", json=body), "flow_runs/filter")
-        return runs
-
-    def flow_names(self, flow_ids: set[str]) -> dict[str, str]:
-        """``POST /flows/filter`` by id: flow id → flow name."""
-        if not flow_ids:
-            return {}
-        body = {"flows": {"id": {"any_": sorted(flow_ids)}}, "limit": len(flow_ids)}
-        flows = self._json(self._call("POST", "flows/filter", json=body), "flows/filter")
-        return {str(f["id"]): str(f["name"]) for f in flows}
-
-    def run_input(self, run_id: str, key: str) -> Any:
-        """``GET /flow_runs/<id>/input/<key>``, JSON-decoded; None when the key is absent."""
-        reply = self._call("GET", f"flow_runs/{run_id}/input/{key}")
-        if reply.status_code == 404:
-            return None
-        if reply.status_code >= 400:
-            return None
-        try:
-            return json.loads(reply.text)
-        except json.JSONDecodeError:
-            return reply.text
-
-    def resume(self, run_id: str, run_input: dict[str, Any], *, wait_for_schema: float = 3.0) -> dict[str, Any]:
-        """``POST /flow_runs/<id>/resume``. The reply is HTTP 200 even when refused: the caller reads ``status``.
-
-        A refusal because the input schema is not stored yet (right after the pause) is retried briefly.
-        """
-        deadline = time.monotonic() + wait_for_schema
-        while True:
-            reply = self._call("POST", f"flow_runs/{run_id}/resume", json={"run_input": run_input})
-            body: dict[str, Any] = self._json(reply, f"POST flow_runs/{run_id}/resume")
-            reason = str((body.get("details") or {}).get("reason") or "")
-            if body.get("status") != "ACCEPT" and "schema not found" in reason.lower() and time.monotonic() < deadline:
-                time.sleep(0.2)
-                continue
-            return body
 
 
 @dataclass(frozen=True)
@@ -164,38 +84,34 @@ def _ui_base(settings: Settings) -> str:
     return str(settings.prefect_api_url).rstrip("/").removesuffix("/api")
 
 
-def _step_meta(api: PrefectRest, run_id: str, pause_key: str) -> tuple[str, dict[str, Any]]:
-    """(step key, what flows/human.py stored under ``baton-step-<key>``); a refused answer waits at ``<key>-r<n>``."""
-    candidates = [pause_key]
-    base = re.sub(r"-r\d+$", "", pause_key)
-    if base != pause_key:
-        candidates.append(base)
-    for key in candidates:
-        meta = api.run_input(run_id, f"baton-step-{key}")
-        if isinstance(meta, dict):
-            return key, meta
-    return base, {}
+def step_record(api: PrefectAPI, run_id: str, pause_key: str) -> tuple[str, StepRecord | None]:
+    """(the step a run waits at, its record); a wait after a refused answer has a retry key of that step."""
+    step = step_of(pause_key)
+    try:
+        return step, StepRecord.model_validate(api.run_input(run_id, record_key(step)))
+    except ValidationError:
+        return step, None
 
 
-def waiting_step(api: PrefectRest, settings: Settings, run: dict[str, Any], flow: str) -> WaitingStep:
-    state = run.get("state") or {}
-    details = state.get("state_details") or {}
+def waiting_step(api: PrefectAPI, settings: Settings, run: RunState, flow: str) -> WaitingStep:
+    details = run.details
     pause_key = str(details.get("pause_key") or "")
     keyset = details.get("run_input_keyset") or {}
-    step, meta = _step_meta(api, str(run["id"]), pause_key) if pause_key else ("", {})
-    description = api.run_input(str(run["id"]), keyset["description"]) if keyset.get("description") else None
+    step, record = step_record(api, run.id, pause_key) if pause_key else ("", None)
+    description = api.run_input(run.id, keyset["description"]) if keyset.get("description") else None
+    state = run.raw.get("state") or {}
     return WaitingStep(
-        run_id=str(run["id"]),
+        run_id=run.id,
         flow=flow,
-        run_name=str(run.get("name") or ""),
-        state=str(state.get("name") or state.get("type") or ""),
+        run_name=str(run.raw.get("name") or ""),
+        state=run.state_name or run.state_type,
         step=step,
         pause_key=pause_key,
-        kind=str(meta.get("kind") or ""),
+        kind=record.kind if record else "",
         since=str(state.get("timestamp") or ""),
         deadline=str(details.get("pause_timeout") or ""),
         instruction=description if isinstance(description, str) else "",
-        url=f"{_ui_base(settings)}/runs/flow-run/{run['id']}",
+        url=f"{_ui_base(settings)}/runs/flow-run/{run.id}",
     )
 
 
@@ -227,22 +143,17 @@ def _allowed(kind: str) -> tuple[str, ...]:
     return OUTCOMES_BY_KIND.get(kind, tuple(o.value for o in Outcome))
 
 
-def outcome_refusal(kind: str, outcome: str, approvals_slack_only: bool) -> str:
-    """Why *outcome* may not be sent from the CLI to a step of *kind* ('' when it may)."""
-    if kind and outcome not in _allowed(kind):
-        choices = " or --outcome ".join(_allowed(kind))
-        return f"'{outcome}' is not an answer to this {kind} step; use --outcome {choices}"
-    if kind == "secret" and outcome == "done":
-        return (
-            "a secret step is done only through its one-time deposit or OAuth link (see the Slack message), "
-            "so the secret goes straight into Vault; from here you can only report --outcome problem"
-        )
-    if kind == "approval" and outcome == "approve" and approvals_slack_only:
-        return (
-            "approvals are accepted only through Slack, where Slack vouches for who clicked "
-            "(BATON_APPROVALS_SLACK_ONLY=true); you can --outcome reject from here"
-        )
-    return ""
+def outcome_refusal(kind: str, outcome: str, approvals_slack_only: bool, note: str = "", responder: str = "") -> str:
+    """Why this answer may not be sent from the CLI ('' when it may): the answer rules, as the CLI words them.
+    An unknown kind (a run that is not waiting at a Baton step) is left for Prefect to judge."""
+    answer = Answer(
+        kind=kind or "task", outcome=outcome, via="cli", verified=False, responder=responder, note=note,
+        approvals_slack_only=approvals_slack_only,
+    )  # fmt: skip
+    refused = refusal(answer)
+    if refused is None or (not kind and refused.rule == "outcome-for-kind"):
+        return ""
+    return refused.message(CLI_LABELS)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -265,13 +176,13 @@ def paused(
 ) -> None:
     """List the runs waiting for a person: run id, flow, run name, step, since when, the instruction, the link."""
     settings = _settings()
-    api = PrefectRest(str(settings.prefect_api_url))
+    api = prefect_api_from(settings)
     try:
         runs = api.paused_runs(limit)
-        names = api.flow_names({str(r["flow_id"]) for r in runs})
-        steps = [waiting_step(api, settings, r, names.get(str(r["flow_id"]), "?")) for r in runs]
-    except CliError as exc:
-        _fail(str(exc), exc.code)
+        names = api.flow_names({r.flow_id for r in runs})
+        steps = [waiting_step(api, settings, r, names.get(r.flow_id, "?")) for r in runs]
+    except PrefectAPIError as exc:
+        _fail(str(exc), FAILED)
     if as_json:
         for step in steps:
             typer.echo(json.dumps(asdict(step)))
@@ -321,13 +232,9 @@ def resume(
     who = responder or os.environ.get("USER", "")
     if not who:
         _fail("say who is answering with --as NAME (or set $USER)", REFUSED)
-    for label, text in (("--note", note), ("--as", who)):
-        if has_template_markers(text):
-            _fail(
-                f"{label} holds template markers ({{{{, }}}}, {{%, %}}, {{#), which Prefect's server would "
-                "render; remove them and try again",
-                REFUSED,
-            )
+    early = refusal(Answer(kind="task", outcome="done", via="cli", verified=False, responder=who, note=note))
+    if early is not None:  # what was typed is refused whatever the step (template markers, length)
+        _fail(early.message(CLI_LABELS), REFUSED)
     try:
         answer = AnswerFields.model_validate(
             {
@@ -341,25 +248,26 @@ def resume(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         _fail(f"the answer is not valid: {problems}", REFUSED)
-    api = PrefectRest(str(settings.prefect_api_url))
+    api = prefect_api_from(settings)
     try:
         run = api.flow_run(run_id)
         if run is None:
             raise CliError(f"there is no run {run_id} in Prefect at {api.api_url}; `baton paused` lists waiting runs")
-        state = run.get("state") or {}
-        if state.get("type") != "PAUSED":
+        if not run.paused:
             raise CliError(
-                f"run {run_id} is {state.get('name') or state.get('type') or 'without a state'}, "
+                f"run {run_id} is {run.state_name or run.state_type or 'without a state'}, "
                 "not waiting for an answer; `baton paused` lists waiting runs"
             )
-        names = api.flow_names({str(run["flow_id"])})
-        step = waiting_step(api, settings, run, names.get(str(run["flow_id"]), "?"))
-        refusal = outcome_refusal(step.kind, outcome.value, settings.approvals_slack_only)
-        if refusal:
-            raise CliError(f"step {step.step!r} of run {run_id}: {refusal}")
-        reply = api.resume(run_id, answer.model_dump())
+        names = api.flow_names({run.flow_id})
+        step = waiting_step(api, settings, run, names.get(run.flow_id, "?"))
+        refused = outcome_refusal(step.kind, outcome.value, settings.approvals_slack_only, note, who)
+        if refused:
+            raise CliError(f"step {step.step!r} of run {run_id}: {refused}")
+        reply = api.resume_reply(run_id, answer.model_dump())
     except CliError as exc:
         _fail(str(exc), exc.code)
+    except PrefectAPIError as exc:
+        _fail(str(exc), FAILED)
     status = str(reply.get("status") or "")
     if status != "ACCEPT":
         reason = str((reply.get("details") or {}).get("reason") or "no reason given")

@@ -27,12 +27,12 @@ import uvicorn
 
 from baton.autopilot import integration_user, wait_for
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
-from baton.settings import Settings
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
+from clients.prefect_api import prefect_http
+from core.settings import Settings
 from deployments.vault.setup import setup_vault
 from gateway.app import build, create_app
-from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 
@@ -44,8 +44,12 @@ def _params(username: str) -> dict[str, Any]:
     return {
         "first_name": "Integration", "last_name": "User", "email": "it-integrations@acme.example",
         "username": username, "alias": "integr", "profile": "Standard User", "clone_profile_as": "Integration API",
-        "role_name": "Integrations", "licence": "Salesforce", "login_ip_ranges": ["203.0.113.10-203.0.113.20"],
-        "login_hours": ["Monday 08:00-18:00"], "credential_mode": "oauth", "requested_by": "bob@acme.example",
+        "role_name": "Integrations", "licence": "Salesforce",
+        # set by Metadata API and enforced at login: the demo's browser logs in from 127.0.0.1, every day
+        "login_ip_ranges": ["127.0.0.1-127.0.0.1", "203.0.113.10-203.0.113.20"],
+        "login_hours": [f"{day} 00:00-24:00" for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                                         "Saturday", "Sunday")],
+        "credential_mode": "oauth", "requested_by": "bob@acme.example",
     }  # fmt: skip
 
 
@@ -152,7 +156,9 @@ def main(
                               .status_code == 200 and r.json(), timeout=90)  # fmt: skip
         username = f"integration.{uuid.uuid4().hex[:4]}@acme.example"
         typer.echo(f"6/6 starting create-salesforce-integration-user for {username} ...")
-        reply = http.post(f"deployments/{deployment['id']}/create_flow_run", json={"parameters": _params(username)})
+        reply = http.post(
+            f"deployments/{deployment['id']}/create_flow_run", json={"parameters": {"request": _params(username)}}
+        )
         reply.raise_for_status()
         run_id = str(reply.json()["id"])
         typer.echo("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baton.devstack import PrefectServer
-from baton.settings import Settings
+from core.settings import Settings
 
 
 def stack_env(
@@ -19,6 +19,7 @@ def stack_env(
     slack_signing_secret: str,
     gateway_url: str,
     hook_secret: str = "hook-secret-for-tests-0001",
+    okta_hook_secret: str = "okta-hook-secret-for-tests-0001",
 ) -> dict[str, str]:
     """Settings for flows, workers and the gateway; SaaS base URLs point at the sandbox's *urls*."""
     return {
@@ -31,11 +32,13 @@ def stack_env(
         "BATON_SLACK_CHANNEL": "C0HANDOVER",
         "BATON_GATEWAY_URL": gateway_url,
         "BATON_GATEWAY_HOOK_SECRET": hook_secret,
+        "BATON_OKTA_HOOK_SECRET": okta_hook_secret,
         "BATON_SALESFORCE_LOGIN_URL": urls["salesforce"],
         "BATON_SALESFORCE_CA_FILE": ca_file,
         # Baton's connected app in the sandbox's scenario
         "BATON_SALESFORCE_CLIENT_ID": "baton-salesforce-client-0001",
         "BATON_SALESFORCE_CLIENT_SECRET": "baton-salesforce-secret-0001",
+        "BATON_SALESFORCE_JWT_APP": "Baton Integration",
         "BATON_JIRA_CLIENT_ID": "baton-jira-client-0001",
         "BATON_JIRA_CLIENT_SECRET": "baton-jira-secret-0001",
         "BATON_JIRA_SITE_URL": urls["jira"],

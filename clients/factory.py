@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from baton import redaction
-from baton.settings import Settings
+from clients.prefect_api import PrefectAPI, auth_string_from_env
 from clients.slack import SlackClient
 from clients.vault import Custody, VaultAuth, connect
+from core import redaction
+from core.settings import Settings
 
 
 def vault_auth(settings: Settings) -> VaultAuth:
@@ -31,3 +32,13 @@ def slack_from(settings: Settings) -> SlackClient | None:
         return None
     redaction.register(token.get_secret_value())
     return SlackClient(token.get_secret_value(), str(settings.slack_base_url))
+
+
+def prefect_api_from(settings: Settings) -> PrefectAPI:
+    """Prefect's REST API as the settings say (HTTP Basic from BATON_PREFECT_API_AUTH_STRING or Prefect's own)."""
+    auth = settings.prefect_api_auth_string
+    if auth is not None:
+        redaction.register(auth.get_secret_value())
+    return PrefectAPI(
+        str(settings.prefect_api_url), auth_string=auth.get_secret_value() if auth else auth_string_from_env()
+    )

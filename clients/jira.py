@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from baton import redaction
-from baton.errors import BatonError
+from core import redaction
+from core.errors import BatonError
 
 RETRYABLE_STATUS = {429, 502, 503, 504}
 HINTS = {

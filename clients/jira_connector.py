@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from baton import redaction
-from baton.errors import BatonError
+from core import redaction
+from core.errors import BatonError
 
 API_PATH = "/rest/salesforce-connector/1.0/connection"
 RETRYABLE_STATUS = {429, 502, 503, 504}

@@ -8,9 +8,9 @@ from typing import Any
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
 
-from baton import redaction
-from baton.errors import BatonError
-from baton.settings import Settings
+from core import redaction
+from core.errors import BatonError
+from core.settings import Settings
 
 
 class OAuthError(BatonError):

@@ -17,8 +17,8 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.exceptions import SalesforceError as SFError
 
-from baton import redaction
-from baton.errors import BatonError
+from core import redaction
+from core.errors import BatonError
 
 API_VERSION = "59.0"
 RETRYABLE = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW"}

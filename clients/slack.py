@@ -7,9 +7,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
-from baton.errors import BatonError
+from core.errors import BatonError
 
 
 class SlackError(BatonError):
@@ -27,7 +31,9 @@ _HINTS = {
     "invalid_auth": "Check BATON_SLACK_BOT_TOKEN.",
     "not_authed": "Set BATON_SLACK_BOT_TOKEN.",
     "users_not_found": "No Slack user has that e-mail address.",
-    "missing_scope": "The Slack app lacks a scope; see docs/slack.md for the scopes Baton needs.",
+    "missing_scope": (
+        "The Slack app lacks a scope; Baton needs chat:write, users:read, users:read.email and usergroups:read."
+    ),
 }
 
 
@@ -38,12 +44,18 @@ class SlackMessage:
 
 
 class SlackClient:
-    """The few Slack methods Baton uses. Retries 429 ``ratelimited`` answers after Retry-After."""
+    """The few Slack methods Baton uses. Retries (slack-sdk's handlers) a 429 ``ratelimited`` answer after its
+    Retry-After, a 5xx answer and a dropped connection, with back-off."""
 
     def __init__(self, token: str, base_url: str = "https://slack.com/api/", *, web: WebClient | None = None) -> None:
         self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
-        if not any(isinstance(h, RateLimitErrorRetryHandler) for h in self.web.retry_handlers):
-            self.web.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+        ours = [
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=3),
+        ]  # instead of WebClient's default (one retry of a dropped connection)
+        kinds = {type(h) for h in ours}
+        self.web.retry_handlers = [h for h in self.web.retry_handlers if type(h) not in kinds] + ours
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:

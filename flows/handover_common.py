@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
-from flows.human import say, thread
 from flows.plan import InvalidRequest, validate
 from flows.reminders import WaitPolicy
+from flows.reporting import say, thread
 
 M = TypeVar("M", bound=BaseModel)
 

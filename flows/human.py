@@ -12,8 +12,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from prefect import get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.artifacts import create_markdown_artifact
@@ -21,23 +20,30 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
-from prefect.input.actions import create_flow_run_input, read_flow_run_input
 from prefect.states import Running
 
-from baton.errors import BatonError
 from clients.humanstep import (
     OUTCOMES_BY_KIND,
+    VERIFIED_PATHS,
+    Answer,
     AnswerFields,
     ButtonValue,
     Kind,
+    StepRecord,
+    WaitPolicy,
     answered_blocks,
     attested_fields,
+    refusal,
     step_blocks,
 )
+from clients.humanstep.keys import wait_key
+from clients.humanstep.record import DEFAULT_EXPIRED_STATE, PolicyFields
 from clients.slack import SlackError, SlackMessage
-from clients.vault import attestation
+from clients.vault import attestation, retrying
 from clients.vault.tickets import TicketStore
-from flows.reminders import Action, WaitPolicy
+from core.errors import BatonError
+from flows import records
+from flows.reminders import expired_text, remind_while_paused, say_in_step
 from tasks.services import Services, services
 
 SUSPEND_GRACE = 24 * 3600  # seconds past a step's deadline before Prefect itself would expire a suspend
@@ -76,6 +82,8 @@ class HumanResult:
 
 @dataclass
 class _Step:
+    """A step as the flow asks it; ``record`` is what it stored once its message was posted."""
+
     key: str
     title: str
     instruction: str
@@ -86,8 +94,12 @@ class _Step:
     policy: WaitPolicy
     link: Callable[[], tuple[str, str]] | None = None
     extra_links: Callable[[], dict[str, str]] | None = None
-    message: SlackMessage | None = None
-    posted_at: float = field(default_factory=time.time)
+    record: StepRecord | None = None
+    started_at: float = 0.0
+
+    @property
+    def posted_at(self) -> float:
+        return self.record.posted_at if self.record else self.started_at
 
 
 def _run() -> tuple[str, bool]:
@@ -109,19 +121,11 @@ def _slack_user(svc: Services, who: str) -> str:
         return ""
 
 
-def _read_meta(key: str) -> dict[str, Any] | None:
-    try:
-        value = read_flow_run_input(key=f"baton-step-{key}")
-    except Exception:  # noqa: BLE001 - absent keys raise differently across Prefect versions
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _post(svc: Services, step: _Step, run_id: str, thread_ts: str | None) -> SlackMessage | None:
-    meta = _read_meta(step.key)
-    if meta and meta.get("ts"):  # posted before a crash or a suspend: never post twice
-        step.posted_at = float(meta.get("posted_at", step.posted_at))
-        return SlackMessage(channel=str(meta["channel"]), ts=str(meta["ts"]))
+def _post(svc: Services, step: _Step, run_id: str, thread_ts: str | None) -> StepRecord | None:
+    """Post the step's message once (a rerun after a crash or a suspend finds its record) and record it."""
+    existing = records.read_step(step.key)
+    if existing is not None:
+        return existing
     if svc.slack is None:
         return None
     value = ButtonValue(run=run_id, key=step.key, kind=step.kind, requester=step.requester)
@@ -136,43 +140,13 @@ def _post(svc: Services, step: _Step, run_id: str, thread_ts: str | None) -> Sla
         links=step.extra_links() if step.extra_links else None,
     )
     message = svc.slack.post(svc.settings.slack_channel, f"{step.title}: action needed", blocks, thread_ts)
-    create_flow_run_input(
-        key=f"baton-step-{step.key}",
-        value={
-            "channel": message.channel,
-            "ts": message.ts,
-            "thread_ts": thread_ts or message.ts,
-            "posted_at": step.posted_at,
-            "assignee": step.assignee,
-            "kind": step.kind,
-            "title": step.title,
-            "policy": [step.policy.remind_every, step.policy.escalate_after, step.policy.deadline],
-            "state_if_expired": step.state_if_expired,
-        },
-    )
-    return message
-
-
-def _say(svc: Services, step: _Step, text: str) -> None:
-    if svc.slack is not None and step.message is not None:
-        svc.slack.post(step.message.channel, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-                       thread_ts=step.message.ts)  # fmt: skip
-
-
-def _act(svc: Services, step: _Step, action: Action) -> None:
-    who = f"<@{step.assignee}>" if step.assignee else "someone"
-    if action == "remind":
-        _say(svc, step, f"Reminder: {who}, *{step.title}* is still waiting for you.")
-    elif action == "escalate":
-        group = svc.settings.slack_escalation_group
-        gid = ""
-        if svc.slack is not None:
-            try:
-                gid = svc.slack.group_id(group)
-            except SlackError:
-                gid = ""
-        mention = f"<!subteam^{gid}>" if gid else f"@{group}"
-        _say(svc, step, f"Escalation to {mention}: *{step.title}* has had no answer from {who}.")
+    record = StepRecord(
+        channel=message.channel, ts=message.ts, thread_ts=thread_ts or message.ts, posted_at=step.started_at,
+        assignee=step.assignee, kind=step.kind, title=step.title, policy=PolicyFields.of(step.policy),
+        state_if_expired=step.state_if_expired, requester=step.requester,
+    )  # fmt: skip
+    records.write_step(step.key, record)
+    return record
 
 
 def _leave_expired_pause(run_id: str) -> None:
@@ -191,22 +165,6 @@ def _fired_pause_keys() -> set[str]:
     return set(ctx.flow_run.empirical_policy.pause_keys or ())
 
 
-def _expired_text(step: _Step) -> str:
-    return (
-        f":warning: Nobody answered *{step.title}* in time, so Baton stopped here and changed nothing further. "
-        f"State: {step.state_if_expired} To go on, start the flow again; it picks up where it stopped."
-    )
-
-
-def _remind_while_paused(svc: Services, step: _Step, stop: threading.Event) -> None:
-    done: list[Action] = []
-    while not stop.wait(min(5.0, step.policy.remind_every / 4)):
-        for action in step.policy.due(time.time() - step.posted_at, tuple(done)):
-            done.append(action)
-            if action != "expire":
-                _act(svc, step, action)
-
-
 def _wait(svc: Services, step: _Step, key: str, deployment: bool) -> HumanAnswer:
     default = "approve" if step.kind == "approval" else "done"
     form = HumanAnswer.with_initial_data(description=_form_description(step), outcome=default)
@@ -217,8 +175,8 @@ def _wait(svc: Services, step: _Step, key: str, deployment: bool) -> HumanAnswer
         answer: HumanAnswer = suspend_flow_run(wait_for_input=form, timeout=remaining + SUSPEND_GRACE, key=key)
         return answer
     stop = threading.Event()
-    reminder = threading.Thread(target=_remind_while_paused, args=(svc, step, stop), daemon=True)
-    reminder.start()
+    if step.record is not None:  # with no Slack message there is nobody to remind
+        threading.Thread(target=remind_while_paused, args=(svc, step.record, stop), daemon=True).start()
     try:
         poll = max(1, round(svc.settings.prefect_pause_poll_seconds))
         paused: HumanAnswer = pause_flow_run(wait_for_input=form, timeout=remaining, poll_interval=poll, key=key)
@@ -241,26 +199,23 @@ def _form_description(step: _Step) -> str:
 
 
 def _check(svc: Services, step: _Step, run_id: str, key: str, answer: HumanAnswer) -> tuple[bool, str]:
-    """(verified, refusal reason or '')."""
-    key_bytes = attestation.read_key(svc.custody)
-    verified = answer.via in ("slack", "oauth", "deposit") and attestation.verify(
+    """(verified, refusal or ''): the gateway's attestation, then the answer rules (clients.humanstep.rules)."""
+    key_bytes = retrying(lambda: attestation.read_key(svc.custody))
+    verified = answer.via in VERIFIED_PATHS and attestation.verify(
         key_bytes, attested_fields(run_id, key, answer), answer.attestation
     )
-    if answer.outcome not in OUTCOMES_BY_KIND[step.kind]:
-        return (
-            verified,
-            f"'{answer.outcome}' is not an answer to this step; use {' or '.join(OUTCOMES_BY_KIND[step.kind])}",
+    approvers: frozenset[str] | None = None
+    if verified and step.kind == "approval" and answer.outcome == "approve" and svc.slack is not None:
+        approvers = frozenset(svc.slack.group_member_ids(svc.settings.slack_approver_group))
+    requester = frozenset(r for r in (step.requester, _slack_user(svc, step.requester)) if r)
+    refused = refusal(
+        Answer(
+            kind=step.kind, outcome=answer.outcome, via=answer.via, verified=verified, responder=answer.responder,
+            note=answer.note, requester=requester, approvers=approvers,
+            approver_group=svc.settings.slack_approver_group, approvals_slack_only=svc.settings.approvals_slack_only,
         )
-    if step.kind == "approval" and answer.outcome == "approve":
-        if svc.settings.approvals_slack_only and not verified:
-            return verified, "approvals are accepted only through Slack (BATON_APPROVALS_SLACK_ONLY=true)"
-        if verified and svc.slack is not None:
-            approvers = svc.slack.group_member_ids(svc.settings.slack_approver_group)
-            if answer.responder not in approvers:
-                return verified, f"<@{answer.responder}> is not in @{svc.settings.slack_approver_group}"
-        if step.requester and answer.responder in (step.requester, _slack_user(svc, step.requester)):
-            return verified, "the person who requested this rotation may not approve it (four eyes)"
-    return verified, ""
+    )  # fmt: skip
+    return verified, refused.message() if refused else ""
 
 
 def _record(svc: Services, step: _Step, run_id: str, result: HumanResult) -> None:
@@ -274,8 +229,8 @@ def _record(svc: Services, step: _Step, run_id: str, result: HumanResult) -> Non
     when = dt.datetime.fromisoformat(result.answered_at).strftime("%H:%M") if result.answered_at else ""
     label = {"done": "Done", "problem": "Problem reported", "approve": "Approved", "reject": "Rejected"}[result.outcome]
     status = f"*{label}* by {who} at {when} (via {result.via}, {how})" + (f": {result.note}" if result.note else "")
-    if svc.slack is not None and step.message is not None:
-        svc.slack.update(step.message, f"{step.title}: {label}", answered_blocks(
+    if svc.slack is not None and step.record is not None:
+        svc.slack.update(SlackMessage(step.record.channel, step.record.ts), f"{step.title}: {label}", answered_blocks(
             title=step.title, instruction=step.instruction, status=status))  # fmt: skip
     create_markdown_artifact(
         key=f"human-step-{step.key}".lower().replace("_", "-")[:60],
@@ -299,7 +254,7 @@ def human_step(
     requested_by: str = "",
     thread_ts: str | None = None,
     policy: WaitPolicy | None = None,
-    state_if_expired: str = "Nothing was changed by this step.",
+    state_if_expired: str = DEFAULT_EXPIRED_STATE,
     max_refusals: int = 5,
     link: Callable[[], tuple[str, str]] | None = None,
     extra_links: Callable[[], dict[str, str]] | None = None,
@@ -314,26 +269,29 @@ def human_step(
     step = _Step(
         key=key, title=title, instruction=instruction, kind=kind, requester=requested_by,
         assignee=_slack_user(svc, assignee), state_if_expired=state_if_expired, policy=policy or WaitPolicy(),
-        link=link, extra_links=extra_links,
+        link=link, extra_links=extra_links, started_at=time.time(),
     )  # fmt: skip
-    step.message = _post(svc, step, run_id, thread_ts)
+    step.record = _post(svc, step, run_id, thread_ts)
     logger = get_run_logger()
     logger.info("waiting for a person: %s (step %s)", title, key)
     fired = _fired_pause_keys()
     for attempt in range(max_refusals + 1):
-        wait_key = key if attempt == 0 else f"{key}-r{attempt}"
-        if f"{key}-r{attempt + 1}" in fired:  # refused before a suspend (the step waited again after it)
+        if wait_key(key, attempt + 1) in fired:  # refused before a suspend (the step waited again after it)
             continue
+        waiting_at = wait_key(key, attempt)
         try:
-            answer = _wait(svc, step, wait_key, deployment)
+            answer = _wait(svc, step, waiting_at, deployment)
         except FlowPauseTimeout:
-            _say(svc, step, _expired_text(step))
+            if step.record is not None:
+                say_in_step(svc, step.record, expired_text(step.record))
             _leave_expired_pause(run_id)
             raise HumanStepTimedOut(f"no answer to '{title}' before its deadline; {state_if_expired}") from None
-        verified, refusal = _check(svc, step, run_id, wait_key, answer)
-        if refusal:
-            logger.warning("answer to %s via %s refused: %s", key, answer.via, refusal)
-            _say(svc, step, f"Answer via {answer.via} not accepted: {refusal}. The step is still waiting.")
+        verified, refused = _check(svc, step, run_id, waiting_at, answer)
+        if refused:
+            logger.warning("answer to %s via %s refused: %s", key, answer.via, refused)
+            say_in_step(
+                svc, step.record, f"Answer via {answer.via} not accepted: {refused}. The step is still waiting."
+            )
             continue
         result = HumanResult(
             key=key, outcome=answer.outcome, responder=answer.responder, via=answer.via, verified=verified,
@@ -357,7 +315,7 @@ def secret_step(
     requested_by: str = "",
     thread_ts: str | None = None,
     policy: WaitPolicy | None = None,
-    state_if_expired: str = "Nothing was changed by this step.",
+    state_if_expired: str = DEFAULT_EXPIRED_STATE,
     extra_links: Callable[[], dict[str, str]] | None = None,
 ) -> HumanResult:
     """A human step whose answer is a secret: the person gets a one-time link (a deposit page, or an
@@ -398,28 +356,3 @@ def reveal_link(vault_path: str, version: int, field: str, label: str) -> Callab
         return {label: f"{str(svc.settings.gateway_url).rstrip('/')}/reveal/{token}"}
 
     return make
-
-
-def thread(title: str) -> str | None:
-    """The run's Slack thread (its first message), posted once per run even across suspends."""
-    svc = services()
-    meta = _read_meta("thread")
-    if meta and meta.get("ts"):
-        return str(meta["ts"])
-    if svc.slack is None:
-        return None
-    run_id, _ = _run()
-    text = f"{title} · <{svc.run_url(run_id)}|run in Prefect>"
-    message = svc.slack.post(
-        svc.settings.slack_channel, title, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    )
-    create_flow_run_input(key="baton-step-thread", value={"channel": message.channel, "ts": message.ts})
-    return message.ts
-
-
-def say(thread_ts: str | None, text: str) -> None:
-    """A line in the run's Slack thread (no secrets: ids, names and Vault references only)."""
-    svc = services()
-    if svc.slack is not None and thread_ts:
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
-        svc.slack.post(svc.settings.slack_channel, text[:150], blocks, thread_ts=thread_ts)

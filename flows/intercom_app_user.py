@@ -21,7 +21,7 @@ from flows.human import HumanResult, human_step
 from flows.plan import Report, Step
 from flows.reporting import finish, run_reported, show_plan, who
 from tasks import jira
-from tasks.handovers import no_other_handover
+from tasks.handover_guard import no_other_handover
 from tasks.services import services
 
 FLOW_NAME = "change-intercom-app-user"
@@ -75,7 +75,7 @@ def change_intercom_app_user(request: IntercomAppUserRequest, plan: bool = False
     req = validated(IntercomAppUserRequest, request, TITLE)
     title = f"{TITLE}: {req.leaver} → {req.successor}"
     if plan:
-        return show_plan(title, [s.value for s in S])
+        return show_plan(title, {s.name.lower(): s.value for s in S})
     thread_title = (f"*{TITLE}* ({APP}, workspace {req.intercom_workspace}): `{req.leaver}` → `{req.successor}` "
                     f"(integration {req.integration_id}, requested by {req.requested_by})")  # fmt: skip
     return run_reported(title, thread_title, lambda report, ts, run_id: _Run(req, report, ts, run_id).go())

@@ -11,6 +11,7 @@ Every change is looked up first, so a rerun after a crash or a stop converges wi
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, ParamSpec, TypeVar
 
@@ -18,9 +19,9 @@ from prefect import Task, flow
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from baton.errors import BatonError
+from core.errors import BatonError
 from flows.human import human_step, reveal_link
-from flows.plan import InvalidRequest, Report, Step, validate
+from flows.plan import InvalidRequest, Report, Step, Steps, validate
 from flows.reporting import finish, run_reported, show_plan, who
 from tasks import jotform as jf
 from tasks import salesforce as sf
@@ -31,18 +32,32 @@ USER_LICENCE = "Salesforce Integration"
 PROFILE = "Minimum Access - API Only Integrations"
 PERMISSION_SET_LICENCE = "Salesforce API Integration"
 CONNECTED_APP = "Jotform"  # the connected app Jotform's Salesforce integration signs in through
-STEPS = [
-    Step("Check the form, the licences and the username", "automatic", "nothing changes when one is wrong"),
-    Step("Create the permission set", "automatic", f"licence {PERMISSION_SET_LICENCE}; looked up by API name first"),
-    Step("Create the integration user", "automatic", f"licence {USER_LICENCE}, profile {PROFILE}; by Username first"),
-    Step("Set a generated password", "automatic", "staged in Vault, set by API; shown once to the person"),
-    Step("Verify the new user's e-mail", "person", "the link in Salesforce's e-mail; checked in the org if it says"),
-    Step("Assign the permission set licence", "automatic", "PermissionSetLicenseAssign, looked up first"),
-    Step("Assign the permission set", "automatic", "PermissionSetAssignment, looked up first"),
-    Step("Authenticate Jotform as the API-only user", "person", "Form Builder > Settings > Integrations > Salesforce"),
-    Step("Check that Jotform is authorized by the API-only user", "automatic", "OauthToken; then promote the password"),
-    Step("Report", "automatic", "Prefect artifact and Slack thread"),
-]
+STEPS: Steps = {
+    "check": Step("Check the form, the licences and the username", "automatic", "nothing changes when one is wrong"),
+    "permission-set": Step(
+        "Create the permission set", "automatic", f"licence {PERMISSION_SET_LICENCE}; looked up by API name first"
+    ),
+    "user": Step(
+        "Create the integration user", "automatic", f"licence {USER_LICENCE}, profile {PROFILE}; by Username first"
+    ),
+    "password": Step("Set a generated password", "automatic", "staged in Vault, set by API; shown once to the person"),
+    "verify-email": Step(
+        "Verify the new user's e-mail", "person", "the link in Salesforce's e-mail; checked in the org if it says"
+    ),
+    "licence-assignment": Step(
+        "Assign the permission set licence", "automatic", "PermissionSetLicenseAssign, looked up first"
+    ),
+    "permission-set-assignment": Step(
+        "Assign the permission set", "automatic", "PermissionSetAssignment, looked up first"
+    ),
+    "jotform-authenticate": Step(
+        "Authenticate Jotform as the API-only user", "person", "Form Builder > Settings > Integrations > Salesforce"
+    ),
+    "check-authorized": Step(
+        "Check that Jotform is authorized by the API-only user", "automatic", "OauthToken; then promote the password"
+    ),
+    "report": Step("Report", "automatic", "Prefect artifact and Slack thread"),
+}
 # Salesforce's rule for API names (DeveloperName): letters, digits and single underscores, starting
 # with a letter and not ending with an underscore.
 API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$")
@@ -146,24 +161,11 @@ def _seat_problem(what: str) -> str:
 # -- the flow ---------------------------------------------------------------------------------------
 
 
-@flow(name=FLOW_NAME)
-def create_jotform_api_only_user(
-    first_name: str,
-    last_name: str,
-    email: str,
-    username: str,
-    alias: str,
-    permission_set_name: str,
-    permission_set_label: str,
-    form_id: str,
-    requested_by: str,
-    plan: bool = False,
-) -> dict[str, Any]:
+@flow(name=FLOW_NAME, validate_parameters=False)
+def create_jotform_api_only_user(request: ApiOnlyUserRequest, plan: bool = False) -> dict[str, Any]:
     """Create an API-only Salesforce user for Jotform's integration as the guide describes; ``plan=True``
     prints the steps (automatic or a person) and changes nothing."""
-    params = dict(locals())
-    params.pop("plan")
-    req = validate(ApiOnlyUserRequest, params)
+    req = validate(ApiOnlyUserRequest, request)
     if plan:
         return show_plan(f"{TITLE}: {req.username}", STEPS)
 
@@ -193,20 +195,20 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
         raise InvalidRequest(_seat_problem(PERMISSION_SET_LICENCE))
     title = repr(form["title"]) if form["title"] else "(not checked: BATON_JOTFORM_API_KEY is not set)"
     user = f"found: {existing['id']}" if existing else "not there yet"
-    report.add(STEPS[0].title, f"form {form['id']} {title}; user {user}")
+    report.add(STEPS["check"], f"form {form['id']} {title}; user {user}")
 
     ps_id = sf.ensure_permission_set(req.permission_set_name, req.permission_set_label, licence["id"])
-    report.add(STEPS[1].title, f"{req.permission_set_name} ({ps_id}), licence {PERMISSION_SET_LICENCE}")
+    report.add(STEPS["permission-set"], f"{req.permission_set_name} ({ps_id}), licence {PERMISSION_SET_LICENCE}")
     spec = sf.UserSpec(req.first_name, req.last_name, str(req.email), username, req.alias, seats["profile_id"], None)
     user_id = sf.ensure_user(spec)
-    report.add(STEPS[2].title, f"{username} ({user_id}), {USER_LICENCE} / {PROFILE}")
+    report.add(STEPS["user"], f"{username} ({user_id}), {USER_LICENCE} / {PROFILE}")
     password_path = f"baton/integrations/jotform-salesforce-{req.slug}/password"
     password = sf.ensure_password(user_id, password_path, run_id, staged_by=FLOW_NAME)
-    report.add(STEPS[3].title, f"Vault {password.path} v{password.version}")
+    report.add(STEPS["password"], f"Vault {password.path} v{password.version}")
 
     verified = sf.email_verified(username, password.path)
     if verified:
-        report.add(STEPS[4].title, "already verified (Salesforce says so); nothing asked")
+        report.add(STEPS["verify-email"], "already verified (Salesforce says so); nothing asked")
     else:
         answer = human_step(
             "verify-email", title="Verify the new API-only user's e-mail", kind="task",
@@ -214,22 +216,22 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
             state_if_expired=f"The user {username} exists with its permission set unassigned; nothing uses it yet.",
         )  # fmt: skip
         if not answer.ok:
-            report.add(STEPS[4].title, who(answer))
+            report.add(STEPS["verify-email"], who(answer))
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem with the e-mail")
         verified = _again(sf.email_verified)(username, password.path)
         if verified is False:
             raise StepNotDone(_not_verified(req))
         checked = "Salesforce confirms it" if verified else "Salesforce does not say; the answer is the record"
-        report.add(STEPS[4].title, f"{who(answer)}; {checked}")
+        report.add(STEPS["verify-email"], f"{who(answer)}; {checked}")
 
     psl_assignment = sf.ensure_licence_assignment(user_id, licence["id"])
-    report.add(STEPS[5].title, f"{PERMISSION_SET_LICENCE} ({psl_assignment})")
+    report.add(STEPS["licence-assignment"], f"{PERMISSION_SET_LICENCE} ({psl_assignment})")
     ps_assignment = sf.ensure_permission_set_assignment(user_id, ps_id)
-    report.add(STEPS[6].title, f"{req.permission_set_name} ({ps_assignment})")
+    report.add(STEPS["permission-set-assignment"], f"{req.permission_set_name} ({ps_assignment})")
 
     authorization = sf.app_authorization(CONNECTED_APP, user_id)
     if authorization["authorized"]:
-        report.add(STEPS[7].title, f"Jotform is already authorized by {username}; nothing asked")
+        report.add(STEPS["jotform-authenticate"], f"Jotform is already authorized by {username}; nothing asked")
     else:
         reveal = reveal_link(password.path, password.version, "password", "the API-only user's password")
         answer = human_step(
@@ -239,7 +241,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
             state_if_expired=f"The user {username} is set up with its permission set; its password is pending in "
                              "Vault, and Jotform still uses its former Salesforce account.",
         )  # fmt: skip
-        report.add(STEPS[7].title, who(answer))
+        report.add(STEPS["jotform-authenticate"], who(answer))
         if not answer.ok:
             return _finish(report, thread_ts, run_id, "stopped: a person reported a problem in Jotform")
         authorization = _again(sf.app_authorization)(CONNECTED_APP, user_id)
@@ -247,7 +249,7 @@ def _run(req: ApiOnlyUserRequest, report: Report, thread_ts: str | None, run_id:
             raise StepNotDone(_not_authorized(req, authorization["latest_user"]))
     sf.promote_password(password.path, password.version, run_id, req.requested_by)
     report.add(
-        STEPS[8].title,
+        STEPS["check-authorized"],
         f"{_authorization_note(authorization)} (app {CONNECTED_APP}, user {user_id}); "
         f"Vault {password.path} v{password.version} is current",
     )
@@ -260,14 +262,4 @@ def _authorization_note(authorization: dict[str, Any]) -> str:
     return f"{authorization['tokens']} OauthToken row(s)"
 
 
-def _finish(report: Report, thread_ts: str | None, run_id: str, status: str, **extra: str) -> dict[str, Any]:
-    last = STEPS[-1].title
-    return finish(
-        report,
-        step=last,
-        artifact_key="jotform-api-only-user-report",
-        thread_ts=thread_ts,
-        run_id=run_id,
-        status=status,
-        **extra,
-    )
+_finish = functools.partial(finish, step=STEPS["report"], artifact_key="jotform-api-only-user-report")

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from baton.errors import BatonError
+from core.errors import BatonError
 
 Who = Literal["automatic", "person"]
 M = TypeVar("M", bound=BaseModel)
@@ -38,13 +38,16 @@ class Step:
     detail: str = ""
 
 
+Steps = dict[str, Step]  # a flow's steps by key, in the guide's order: the report names a step by key, never by place
+
+
 @dataclass
 class Report:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, step: str, outcome: str) -> None:
-        self.rows.append((step, outcome))
+    def add(self, step: Step | str, outcome: str) -> None:
+        self.rows.append((step.title if isinstance(step, Step) else step, outcome))
 
     def markdown(self) -> str:
         lines = [f"# {self.title}", "", "| step | outcome |", "|---|---|"]
@@ -55,11 +58,19 @@ class Report:
         return f"*{self.title}*\n" + "\n".join(f"• {step}: {outcome}" for step, outcome in self.rows)
 
 
-def render_plan(title: str, steps: list[Step], skipped: set[str] | None = None) -> str:
-    """The dry-run text: each step, numbered, marked automatic or needing a person."""
+def render_plan(title: str, steps: Steps, skipped: set[str] | None = None) -> str:
+    """The dry-run text: each step, numbered, marked automatic or needing a person; *skipped* are step keys
+    that this request does not need. The last line counts the steps that need a person."""
     lines = [f"Plan: {title} (dry run: nothing is changed)"]
-    for number, step in enumerate(steps, 1):
+    people = 0
+    for number, (key, step) in enumerate(steps.items(), 1):
         mark = "AUTO  " if step.who == "automatic" else "PERSON"
-        skip = "  (skipped: not asked for)" if skipped and step.title in skipped else ""
-        lines.append(f"{number:2}. [{mark}] {step.title}" + (f" - {step.detail}" if step.detail else "") + skip)
+        skip = bool(skipped and key in skipped)
+        people += step.who == "person" and not skip
+        lines.append(
+            f"{number:2}. [{mark}] {step.title}"
+            + (f" - {step.detail}" if step.detail else "")
+            + ("  (skipped: not asked for)" if skip else "")
+        )
+    lines.append(f"Steps that need a person: {people}")
     return "\n".join(lines)

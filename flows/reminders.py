@@ -1,35 +1,64 @@
-"""When to remind, escalate and give up on a human step: one plan, used while a run waits in-process
-(pause) and by the sweeper for suspended runs."""
+"""Reminders, escalation and the safe-failure message of a waiting human step: one machinery, used while a
+run waits in-process (``remind_while_paused``) and by the sweeper for suspended runs (``act``).
+
+Everything here works from the step's ``StepRecord`` (its Slack message, assignee, title, wait policy), so the
+sweeper needs nothing of the flow that posted it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import threading
+import time
 
-Action = Literal["remind", "escalate", "expire"]
+from clients.humanstep import Action, StepRecord, WaitPolicy
+from clients.slack import SlackError
+from tasks.services import Services
+
+__all__ = ["Action", "WaitPolicy", "act", "expired_text", "remind_while_paused", "say_in_step"]
 
 
-@dataclass(frozen=True)
-class WaitPolicy:
-    """Seconds from the moment the step was posted."""
+def say_in_step(svc: Services, record: StepRecord | None, text: str) -> None:
+    """A line under the step's own Slack message (no secrets: ids, names and Vault references only)."""
+    if svc.slack is not None and record is not None:
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+        svc.slack.post(record.channel, text, blocks, thread_ts=record.ts)
 
-    remind_every: float = 4 * 3600
-    escalate_after: float = 24 * 3600
-    deadline: float = 72 * 3600
 
-    def __post_init__(self) -> None:
-        if not 0 < self.remind_every and 0 < self.escalate_after <= self.deadline:
-            raise ValueError("need 0 < remind_every and 0 < escalate_after <= deadline")
+def _mention(svc: Services, group: str) -> str:
+    gid = ""
+    if svc.slack is not None:
+        try:
+            gid = svc.slack.group_id(group)
+        except SlackError:
+            gid = ""
+    return f"<!subteam^{gid}>" if gid else f"@{group}"
 
-    def due(self, elapsed: float, done: tuple[Action, ...]) -> list[Action]:
-        """Actions due at *elapsed* seconds that are not in *done* (reminders are counted, in order)."""
-        due: list[Action] = []
-        reminders_due = int(min(elapsed, self.deadline) // self.remind_every)
-        if elapsed >= self.escalate_after:
-            reminders_due = min(reminders_due, int(self.escalate_after // self.remind_every))
-        due += ["remind"] * max(0, reminders_due - done.count("remind"))
-        if elapsed >= self.escalate_after and "escalate" not in done:
-            due.append("escalate")
-        if elapsed >= self.deadline and "expire" not in done:
-            due.append("expire")
-        return due
+
+def act(svc: Services, record: StepRecord, action: Action) -> None:
+    """Say a reminder (mentioning the assignee) or an escalation (mentioning the escalation group)."""
+    who = f"<@{record.assignee}>" if record.assignee else "someone"
+    if action == "remind":
+        say_in_step(svc, record, f"Reminder: {who}, *{record.title}* is still waiting for you.")
+    elif action == "escalate":
+        mention = _mention(svc, svc.settings.slack_escalation_group)
+        say_in_step(svc, record, f"Escalation to {mention}: *{record.title}* has had no answer from {who}.")
+
+
+def expired_text(record: StepRecord) -> str:
+    """What the thread says when nobody answered in time: nothing further changed, and the state things are in."""
+    return (
+        f":warning: Nobody answered *{record.title}* in time, so Baton stopped here and changed nothing further. "
+        f"State: {record.state_if_expired} To go on, start the flow again; it picks up where it stopped."
+    )
+
+
+def remind_while_paused(svc: Services, record: StepRecord, stop: threading.Event) -> None:
+    """Run in a thread beside ``pause_flow_run``: remind and escalate as the policy says until *stop* is set
+    (the deadline itself is the pause's timeout)."""
+    policy = record.policy.policy()
+    done: list[Action] = []
+    while not stop.wait(min(5.0, policy.remind_every / 4)):
+        for action in policy.due(time.time() - record.posted_at, tuple(done)):
+            done.append(action)
+            if action != "expire":
+                act(svc, record, action)

@@ -1,5 +1,5 @@
-"""How a flow tells what it did: one line per human step, and the report as a Prefect artifact and
-in the run's Slack thread (ids, names and Vault references only, never a value)."""
+"""How a flow tells what it did: the run's Slack thread (posted once per run), one line per human step, and
+the report as a Prefect artifact and in that thread (ids, names and Vault references only, never a value)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,37 @@ from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
-from baton.errors import BatonError
-from flows.human import HumanResult, say, thread
-from flows.plan import Report, Step, render_plan
+from clients.humanstep import ThreadRecord
+from core.errors import BatonError
+from flows import records
+from flows.human import HumanResult
+from flows.plan import Report, Step, Steps, render_plan
+from tasks.services import services
+
+
+def thread(title: str) -> str | None:
+    """The run's Slack thread (its first message), posted once per run even across suspends and reruns."""
+    svc = services()
+    existing = records.read_thread()
+    if existing is not None:
+        return existing.ts
+    if svc.slack is None:
+        return None
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    text = f"{title} · <{svc.run_url(run_id)}|run in Prefect>"
+    message = svc.slack.post(
+        svc.settings.slack_channel, title, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    )
+    records.write_thread(ThreadRecord(channel=message.channel, ts=message.ts))
+    return message.ts
+
+
+def say(thread_ts: str | None, text: str) -> None:
+    """A line in the run's Slack thread (no secrets: ids, names and Vault references only)."""
+    svc = services()
+    if svc.slack is not None and thread_ts:
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+        svc.slack.post(svc.settings.slack_channel, text[:150], blocks, thread_ts=thread_ts)
 
 
 def who(result: HumanResult) -> str:
@@ -24,17 +52,26 @@ def who(result: HumanResult) -> str:
 
 
 def finish(
-    report: Report, *, step: str, artifact_key: str, thread_ts: str | None, run_id: str, status: str, **extra: str
+    report: Report,
+    thread_ts: str | None,
+    run_id: str,
+    status: str,
+    *,
+    step: Step | str,
+    artifact_key: str,
+    **extra: str,
 ) -> dict[str, Any]:
-    """Close the report with *status* under *step*, publish it, and return the flow's result."""
+    """Close the report with *status* under *step*, publish it, and return the flow's result. A flow binds
+    *step* and *artifact_key* once: ``_finish = functools.partial(finish, step=..., artifact_key=...)``."""
     report.add(step, status)
     create_markdown_artifact(key=artifact_key, markdown=report.markdown(), description=report.title)
     say(thread_ts, report.slack())
     return {"status": status, "steps": report.rows, "flow_run_id": run_id, **extra}
 
 
-def show_plan(title: str, steps: list[Step], skipped: set[str] | None = None) -> dict[str, Any]:
-    """Dry run: log and print the plan (each step automatic or a person) and return it; nothing changes."""
+def show_plan(title: str, steps: Steps, skipped: set[str] | None = None) -> dict[str, Any]:
+    """Dry run: log and print the plan (each step automatic or a person; *skipped*: keys of steps this request
+    does not need) and return it; nothing changes."""
     text = render_plan(title, steps, skipped)
     get_run_logger().info("%s", text)
     print(text)

@@ -25,7 +25,7 @@ from flows.human import HumanResult, human_step, reveal_link, secret_step
 from flows.plan import Report, Step
 from flows.reporting import finish, run_reported, show_plan, who
 from tasks import connector as cn
-from tasks.handovers import no_other_handover
+from tasks.handover_guard import no_other_handover
 from tasks.notify import say_once
 from tasks.services import services
 from tasks.vaultrefs import current_version
@@ -99,7 +99,7 @@ def rotate_salesforce_jira_connector(request: ConnectorHandoverRequest, plan: bo
     req = validated(ConnectorHandoverRequest, request, TITLE)
     title = f"{TITLE} ({req.variant}): {req.leaver} → {req.successor}"
     if plan:
-        return show_plan(title, [s.value for s in S])
+        return show_plan(title, {s.name.lower(): s.value for s in S})
     thread_title = (
         f"*{TITLE}* ({PACKAGES[req.variant]}, connection {req.connection_id}): `{req.leaver}` → `{req.successor}` "
         f"(integration {req.integration_id}, requested by {req.requested_by})"

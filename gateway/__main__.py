@@ -7,10 +7,10 @@ import logging
 import typer
 import uvicorn
 
-from baton import redaction
-from baton.errors import BatonError
-from baton.settings import load_settings
 from clients.factory import custody_from, slack_from
+from core import redaction
+from core.errors import BatonError
+from core.settings import load_settings
 from gateway.app import build, create_app
 
 cli = typer.Typer(add_completion=False, help=__doc__)

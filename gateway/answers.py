@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from clients.humanstep import AnswerFields, attested_fields
+from clients.humanstep.keys import waits_for
+from clients.prefect_api import NotPaused, PrefectAPI, PrefectAPIError
 from clients.vault import attestation
-from gateway.prefect_api import PrefectAPI, PrefectAPIError
+from core.errors import BatonError
 
 
-class NotWaiting(Exception):
+class NotWaiting(BatonError):
     """The run is not paused at this step (answered already, another step, or finished)."""
 
 
@@ -29,7 +30,7 @@ class Resumer:
         if not state.paused:
             raise NotWaiting(f"the run is {state.state_name or state.state_type}, not waiting for an answer")
         key = state.pause_key or ""
-        if key != step_key and not re.fullmatch(re.escape(step_key) + r"-r\d+", key):
+        if not waits_for(key, step_key):
             raise NotWaiting("the run is waiting at another step; this message is out of date")
         return key
 
@@ -42,8 +43,10 @@ class Resumer:
         run_input = answer.model_copy(update={"attestation": mac}).model_dump()
         try:
             self.prefect.resume(run_id, run_input)
+        except NotPaused as exc:
+            raise NotWaiting(str(exc)) from None
         except PrefectAPIError as exc:
-            if "not paused" in str(exc).lower() or "REJECT" in str(exc):
+            if "REJECT" in str(exc):
                 raise NotWaiting(str(exc)) from None
             raise
         return run_input

@@ -22,19 +22,20 @@ from slack_sdk.signature import SignatureVerifier
 from clients.humanstep import (
     ACTION_IDS,
     LINK_ACTION,
-    OUTCOMES_BY_KIND,
+    NOTE_ACTION,
+    NOTE_BLOCK,
+    Answer,
     ButtonValue,
     answered_blocks,
-    has_template_markers,
+    refusal,
 )
+from clients.prefect_api import PrefectAPIError
 from clients.slack import SlackClient, SlackError, SlackMessage
 from gateway.answers import NotWaiting, Resumer
-from gateway.prefect_api import PrefectAPIError
 from gateway.replay import ReplayGuard
 
 log = logging.getLogger("baton.gateway")
 MAX_AGE = 300
-MAX_NOTE = 2000  # AnswerFields.note
 
 
 class _User(BaseModel):
@@ -91,7 +92,7 @@ def _title_and_instruction(blocks: Any) -> tuple[str, str]:
 
 
 def _note(payload: _Payload) -> str:
-    value = payload.state.values.get("baton_note", {}).get("note", {}).get("value")
+    value = payload.state.values.get(NOTE_BLOCK, {}).get(NOTE_ACTION, {}).get("value")
     if value is not None and not isinstance(value, str):
         raise ValueError("the note's value must be text")
     return value or ""
@@ -137,17 +138,24 @@ class SlackActions:
             note = _note(payload)
         except (KeyError, ValueError, ValidationError, UnicodeDecodeError, RecursionError):
             return Reply(400, {"error": "malformed payload"})
-        if outcome not in OUTCOMES_BY_KIND[value.kind]:
-            return Reply(400, {"error": "this button does not belong to that kind of step"})
         clicker = payload.user.id
-        if has_template_markers(note):
-            return _ephemeral("Your note holds template markers ({{, {%, {#); remove them and click again.")
-        if len(note) > MAX_NOTE:
-            return _ephemeral(f"Your note is longer than {MAX_NOTE} characters; shorten it and click again.")
+        approvers: frozenset[str] | None = None
+        requester = frozenset(r for r in (value.requester,) if r)
         if value.kind == "approval" and outcome == "approve":
-            refusal = self._approval_refusal(clicker, value)
-            if refusal:
-                return _ephemeral(refusal)
+            looked_up = self._approvers_and_requester(value)
+            if isinstance(looked_up, str):
+                return _ephemeral(looked_up)
+            approvers, requester = looked_up
+        refused = refusal(
+            Answer(
+                kind=value.kind, outcome=outcome, via="slack", verified=True, responder=clicker, note=note,
+                requester=requester, approvers=approvers, approver_group=self.approver_group,
+            )
+        )  # fmt: skip
+        if refused is not None and refused.rule == "outcome-for-kind":
+            return Reply(400, {"error": "this button does not belong to that kind of step"})
+        if refused is not None:
+            return _ephemeral(f"{refused.message({'note': 'your note'})}.")
         try:
             self.resumer.resume(value.run, value.key, outcome=outcome, note=note, responder=clicker, via="slack")
         except NotWaiting as exc:
@@ -159,24 +167,21 @@ class SlackActions:
         log.info("run %s step %s: %s by %s via slack", value.run, value.key, outcome, clicker)
         return Reply(200, {})
 
-    def _approval_refusal(self, clicker: str, value: ButtonValue) -> str:
+    def _approvers_and_requester(self, value: ButtonValue) -> tuple[frozenset[str], frozenset[str]] | str:
+        """The approver group's members and the requester's identities, or why they cannot be known."""
         if self.slack is None:
             return "Approvals need Slack user groups, and the gateway has no Slack token."
         try:
-            approvers = self.slack.group_member_ids(self.approver_group)
+            approvers = frozenset(self.slack.group_member_ids(self.approver_group))
         except SlackError as exc:
             return f"Baton could not read @{self.approver_group}: {exc}"
-        if clicker not in approvers:
-            return f"Only members of @{self.approver_group} may approve."
-        requester = value.requester
-        if requester and "@" in requester:
+        identities = {value.requester} if value.requester else set()
+        if "@" in value.requester:
             try:
-                requester = self.slack.user_id_by_email(requester)
+                identities.add(self.slack.user_id_by_email(value.requester))
             except SlackError:
-                requester = value.requester
-        if requester and clicker == requester:
-            return "You requested this rotation, so someone else must approve it (four eyes)."
-        return ""
+                pass
+        return approvers, frozenset(identities)
 
     def _mark_answered(self, payload: _Payload, outcome: str, clicker: str) -> None:
         if self.slack is None or not payload.container.message_ts:

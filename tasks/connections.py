@@ -7,6 +7,7 @@ import functools
 import requests
 
 from clients.salesforce import SalesforceClient, make_session
+from core.errors import ConfigError
 from tasks.services import services
 
 
@@ -20,7 +21,7 @@ def salesforce_admin() -> SalesforceClient:
     """Baton's connected app, client-credentials grant (it runs as the app's run-as admin user)."""
     settings = services().settings
     if not settings.salesforce_client_id or settings.salesforce_client_secret is None:
-        raise ValueError("set BATON_SALESFORCE_CLIENT_ID and BATON_SALESFORCE_CLIENT_SECRET (Baton's connected app)")
+        raise ConfigError("set BATON_SALESFORCE_CLIENT_ID and BATON_SALESFORCE_CLIENT_SECRET (Baton's connected app)")
     return SalesforceClient.client_credentials(
         str(settings.salesforce_login_url),
         settings.salesforce_client_id,

@@ -14,11 +14,11 @@ import requests
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from baton import redaction
-from baton.errors import BatonError
 from clients.jira_connector import JiraConnectorClient
 from clients.salesforce import SalesforceClient, SalesforceError, soql_quote
 from clients.vault import VaultNotFound
+from core import redaction
+from core.errors import BatonError
 from tasks.connections import salesforce_admin, salesforce_session
 from tasks.retry import RETRY
 from tasks.services import services

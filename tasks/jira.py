@@ -8,8 +8,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from baton.errors import BatonError
 from clients.jira import JiraClient
+from core.errors import BatonError
 from tasks.retry import RETRY
 from tasks.services import services
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from baton import redaction
-from baton.settings import Settings, load_settings
 from clients.factory import custody_from, slack_from
 from clients.slack import SlackClient
 from clients.vault import Custody
+from core import redaction
+from core.settings import Settings, load_settings
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from baton.devstack import PrefectServer
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 from tests.harness import FlowProcess
 from tests.integration.test_suspend import Served, stop, wait_for
 

@@ -21,8 +21,8 @@ import uvicorn
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
+from clients.prefect_api import prefect_http
 from gateway.app import build, create_app
-from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.flows.offboarding_probe import register_deployment

@@ -6,10 +6,12 @@ from clients.vault.errors import (
     CustodyConflict,
     CustodyInputError,
     VaultAuthError,
+    VaultBusy,
     VaultError,
     VaultNotFound,
     VaultPermissionDenied,
     VaultUnreachable,
+    retrying,
 )
 
 __all__ = [
@@ -21,9 +23,11 @@ __all__ = [
     "StagedSecret",
     "VaultAuth",
     "VaultAuthError",
+    "VaultBusy",
     "VaultError",
     "VaultNotFound",
     "VaultPermissionDenied",
     "VaultUnreachable",
     "connect",
+    "retrying",
 ]

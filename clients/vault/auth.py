@@ -9,8 +9,8 @@ import hvac.exceptions
 import requests
 from pydantic import SecretStr
 
-from baton import redaction
 from clients.vault.errors import VaultAuthError, translate
+from core import redaction
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ import hvac.exceptions
 import requests
 from pydantic import SecretStr
 
-from baton import redaction
 from clients.vault.errors import CustodyInputError, VaultError, VaultNotFound, translate
+from core import redaction
 
 DEFAULT_MAX_VERSIONS = 20
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import hvac.exceptions
 import requests
 
-from baton.errors import BatonError
+from core.errors import BatonError
+
+T = TypeVar("T")
 
 
 class VaultError(BatonError):
@@ -45,6 +51,14 @@ class VaultAuthError(VaultError):
 class VaultUnreachable(VaultError):
     """No answer from Vault's address."""
 
+    retryable = True
+
+
+class VaultBusy(VaultError):
+    """Vault answered 429 or 5xx (sealed, standby, overloaded): worth trying again shortly."""
+
+    retryable = True
+
 
 def _vault_messages(exc: hvac.exceptions.VaultError) -> list[str]:
     errors = getattr(exc, "errors", None)
@@ -79,6 +93,24 @@ def translate(exc: Exception, *, method: str, path: str, addr: str = "") -> Vaul
             path=path,
             vault_errors=said,
         )
+    if isinstance(
+        exc,
+        hvac.exceptions.InternalServerError
+        | hvac.exceptions.VaultDown
+        | hvac.exceptions.BadGateway
+        | hvac.exceptions.RateLimitExceeded,
+    ):
+        return VaultBusy("Vault is busy or sealed; try again shortly", method=method, path=path, vault_errors=said)
     if isinstance(exc, hvac.exceptions.Unauthorized):
         return VaultAuthError("Vault rejected the token", method=method, path=path, vault_errors=said)
     return VaultError(f"Vault call failed ({type(exc).__name__})", method=method, path=path, vault_errors=said)
+
+
+def retrying(call: Callable[[], T], *, delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)) -> T:
+    """*call*, tried again after each of *delays* while Vault is unreachable or busy (then the last error)."""
+    for delay in delays:
+        try:
+            return call()
+        except (VaultUnreachable, VaultBusy):
+            time.sleep(delay)
+    return call()

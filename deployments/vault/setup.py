@@ -18,7 +18,7 @@ import hvac.exceptions
 import requests
 import typer
 
-from baton.errors import BatonError
+from core.errors import BatonError
 
 POLICY_FILE = Path(__file__).with_name("baton-flows.hcl")
 POLICY_NAME = "baton-flows"

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from sandbox.faults import FaultRule
-from sandbox.salesforce import oauth, pages, rest, soap
+from sandbox.salesforce import metadata, oauth, pages, rest, soap
 from sandbox.salesforce.auth import ConnectedApp
 from sandbox.salesforce.org import Org
 from sandbox.salesforce.seed import build_org
@@ -33,7 +33,13 @@ def seed(world: World, scenario: dict[str, Any]) -> None:
 
 
 def routes(world: World) -> list[BaseRoute]:
-    return [*soap.routes(world), *oauth.routes(world), *rest.routes(world), *pages.routes(world)]
+    return [
+        *soap.routes(world),
+        *metadata.routes(world),
+        *oauth.routes(world),
+        *rest.routes(world),
+        *pages.routes(world),
+    ]
 
 
 def fault_response(rule: FaultRule) -> Response:

@@ -25,9 +25,11 @@ def permission_sets_of(org: Org, user_id: str) -> list[Record]:
 
 
 def has_permission(org: Org, user: Record, name: str) -> bool:
-    """*name* without the ``Permissions`` prefix, e.g. ``CustomizeApplication``."""
+    """*name* without the ``Permissions`` prefix, e.g. ``CustomizeApplication``; a profile's permissions without
+    a field of their own (e.g. ``ModifyAllData``, set through the Metadata API) count too."""
     field = "Permissions" + name
-    if org.profile_of(user).get(field):
+    profile = org.profile_of(user)
+    if profile.get(field) or (profile.get("_userPermissions") or {}).get(name):
         return True
     return any(ps.get(field) for ps in permission_sets_of(org, user["Id"]))
 

@@ -30,6 +30,7 @@ class ConnectedApp:
     installed: bool = True  # installed in the org (Setup > Connected Apps OAuth Usage > Install)
     admin_approved_only: bool = False  # Permitted Users: "Admin approved users are pre-authorized"
     certificate: str | None = None  # PEM; the JWT bearer flow checks assertions against it
+    contact_email: str = "admin@example.com"
 
     def redirect_allowed(self, uri: str) -> bool:
         if uri in self.redirect_uris:

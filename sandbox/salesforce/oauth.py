@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.httpkit import read_params
-from sandbox.salesforce import apps
+from sandbox.salesforce import apps, jwt_bearer, restrictions
 from sandbox.salesforce.auth import ConnectedApp, s256, signature
 from sandbox.salesforce.errors import LoginFailed, OAuthError
 from sandbox.salesforce.org import Org
@@ -126,6 +126,8 @@ def _password(org: Org, request: Request, params: dict[str, Any]) -> Response:
         existing = org.user_by_username(str(params.get("username", "")))
         if existing is not None and not existing["IsActive"]:
             raise OAuthError("invalid_grant", "inactive user") from exc
+        if exc.code in restrictions.OAUTH_DESCRIPTION:
+            raise OAuthError("invalid_grant", restrictions.OAUTH_DESCRIPTION[exc.code]) from exc
         raise OAuthError("invalid_grant", "authentication failure") from exc
     apps.check_token_use(org, app, user, "Remote Access 2.0")
     return token_reply(org, app, user, refresh=None, row_id=None, scope=" ".join(app.scopes))
@@ -144,7 +146,12 @@ def _client_credentials(org: Org, request: Request, params: dict[str, Any]) -> R
     )
 
 
+def _jwt_bearer(org: Org, request: Request, params: dict[str, Any]) -> Response:
+    return jwt_bearer.token(org, request, params, client_ip(request))
+
+
 GRANTS = {
+    jwt_bearer.GRANT_TYPE: _jwt_bearer,
     "authorization_code": _authorization_code,
     "refresh_token": _refresh,
     "password": _password,

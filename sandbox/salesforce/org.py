@@ -16,12 +16,14 @@ Python API (``org = sandbox.salesforce.org_of(world)``):
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from sandbox.salesforce import apps, rules
+from sandbox.salesforce import apps, restrictions, rules
 from sandbox.salesforce.auth import (
     AuthCode,
     ConnectedApp,
@@ -75,6 +77,8 @@ class Org:
         self.api_used = 0
         self.query_batch_size = 2000
         self._seq = itertools.count()
+        self.time_zone = "UTC"  # the org's default time zone: login hours are in it
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     # -- API usage ------------------------------------------------------------------------
     def limit_info(self) -> str:
@@ -215,13 +219,21 @@ class Org:
                 and bool(cred.password)
                 and (secret == cred.password + cred.security_token or (token_optional and secret == cred.password))
             )
+            refusal = self.restriction(user, source_ip) if user is not None and ok else None
             if user is not None:
                 status = "Success" if ok and user["IsActive"] else "Invalid Password"
+                status = restrictions.STATUS[refusal.code] if refusal else status
                 self.log_login(user, kind, status, app=app, source_ip=source_ip)
             if user is None or cred is None or not ok or not user["IsActive"] or self.frozen(user):
                 raise LoginFailed("INVALID_LOGIN", INVALID_LOGIN_MESSAGE)
+            if refusal is not None:
+                raise refusal
             user["LastLoginDate"] = now_iso()
             return user
+
+    def restriction(self, user: Record, source_ip: str) -> LoginFailed | None:
+        """The profile's login IP ranges and hours: the refusal of a login now from *source_ip*, or None."""
+        return restrictions.check(self.profile_of(user), source_ip, self.clock(), self.time_zone)
 
     def log_login(
         self, user: Record, kind: str, status: str, *, app: str | None = None, source_ip: str = LOOPBACK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.salesforce import rules
 from sandbox.salesforce.auth import new_security_token
@@ -35,6 +36,13 @@ DEFAULT_PROFILES = [
         "api_only": True,
     },
 ]
+# Profile permissions without a field of their own (the Metadata API's userPermissions), by profile name.
+DEFAULT_PERMISSIONS = {
+    "System Administrator": ["ModifyAllData", "ViewAllData", "ViewSetup", "RunReports", "ExportReport",
+                             "ManageProfilesPermissionsets", "AuthorApex", "EditTask", "EditEvent", "ActivitiesAccess"],
+    "Standard User": ["RunReports", "ExportReport", "EditTask", "EditEvent", "ActivitiesAccess", "ChatterInternalUser"],
+    "Standard Platform User": ["RunReports", "EditTask", "EditEvent", "ActivitiesAccess", "ChatterInternalUser"],
+}  # fmt: skip
 USER_DEFAULTS = {
     "TimeZoneSidKey": "Europe/Paris",
     "LocaleSidKey": "en_US",
@@ -91,6 +99,11 @@ def build_org(world: World, section: Any) -> Org:
     if unknown:
         raise ScenarioError(f"salesforce: unknown key(s) {unknown}; allowed: {sorted(_TOP_KEYS)}")
     meta = section.get("org") or {}
+    time_zone = str(meta.get("time_zone", "UTC"))
+    try:
+        ZoneInfo(time_zone)
+    except (ValueError, KeyError) as exc:
+        raise _fail("org.time_zone", f"not an IANA time zone such as Europe/Paris; got {time_zone!r}") from exc
     ids = IdFactory()
     org_id = str(meta.get("id") or ids.new("Organization"))
     if normalize(org_id[:15]) is None or len(org_id) not in (15, 18) or not org_id.startswith("00D"):
@@ -102,6 +115,7 @@ def build_org(world: World, section: Any) -> Org:
         base_url=world.urls.get("salesforce", "https://127.0.0.1"),
         ids=ids,
     )
+    org.time_zone = time_zone
     org.store.put(
         "Organization",
         {
@@ -181,6 +195,10 @@ def _profiles_roles_sets(org: Org, section: dict[str, Any]) -> None:
                     item.get("customize_application", item.get("manage_users", False))
                 ),
                 "Description": item.get("description"),
+                "_custom": bool(item.get("custom", False)),
+                "_userPermissions": {
+                    p: True for p in item.get("permissions", DEFAULT_PERMISSIONS.get(item["name"], []))
+                },
             },
         )
         if item.get("approve_uninstalled_connected_apps", profile["PermissionsCustomizeApplication"]):

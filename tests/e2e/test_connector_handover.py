@@ -9,7 +9,7 @@ import json
 import pytest
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.e2e.browser import browser_page, needs_chromium

@@ -20,6 +20,6 @@ def test_demo_on_autopilot(tmp_path: Path) -> None:
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-4000:]
     assert "status: ok" in out and "COMPLETED" in out
-    assert "| Restrict login IP ranges and hours | done by U0BOB0001 via slack (verified) |" in out
+    assert "| Restrict login IP ranges and hours | set by Metadata API on Integration API, read back |" in out
     assert "via oauth (verified)" in out and "is current" in out
     assert done.stdout.rstrip().endswith("stopped.")

@@ -23,12 +23,16 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 FLOW = "flows.salesforce_integration_user:create_salesforce_integration_user"
 
 
+WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 def _params(username: str, **extra: Any) -> str:
     return json.dumps({
         "first_name": "Integration", "last_name": "User", "email": "it-integrations@acme.example",
         "username": username, "alias": "integr", "profile": "Standard User", "clone_profile_as": "Integration API",
-        "role_name": "Integrations", "licence": "Salesforce", "login_ip_ranges": ["203.0.113.10-203.0.113.20"],
-        "login_hours": ["Monday 08:00-18:00"], "requested_by": "bob@acme.example", **extra,
+        "role_name": "Integrations", "licence": "Salesforce",
+        "login_ip_ranges": ["127.0.0.1-127.0.0.1", "203.0.113.10-203.0.113.20"],
+        "login_hours": [f"{d} 00:00-24:00" for d in WEEK], "requested_by": "bob@acme.example", **extra,
     })  # fmt: skip
 
 
@@ -56,10 +60,7 @@ def test_oauth_path_in_the_browser(
     flow = FlowProcess(ROOT / "tests" / "flows" / "run_flow.py", baton_env, FLOW, _params(username))
     slack = state_of(sandbox.world)
     try:
-        run = wait_paused(prefect_server.api_url, "create-salesforce-integration-user", key="login-restrictions")
-        restrictions = _step_message(sandbox, run["id"], "login-restrictions")
-        assert "203.0.113.10 → 203.0.113.20" in json.dumps(restrictions["blocks"], ensure_ascii=False)
-        assert slack.click("bob@acme.example", "C0HANDOVER", restrictions["ts"], "baton_done").status == 200
+        # login IP ranges and hours are set by Metadata API (the browser logs in from 127.0.0.1, inside them)
         run = wait_paused(prefect_server.api_url, "create-salesforce-integration-user", key="oauth-consent")
         urls = _urls(_step_message(sandbox, run["id"], "oauth-consent"))
         with browser_page() as page:
@@ -82,6 +83,7 @@ def test_oauth_path_in_the_browser(
     assert len(users) == 1
     profile = org.store.get("Profile", users[0]["ProfileId"])
     assert profile["Name"] == "Integration API" and profile["PermissionsApiEnabled"] is True
+    assert ("203.0.113.10", "203.0.113.20") in {(r["startAddress"], r["endAddress"]) for r in profile["_loginIpRanges"]}
     assert org.authorized_user("Baton")["Username"] == username  # type: ignore[index]
     custody = Custody(connect(VaultAuth(addr=openbao.addr, token=SecretStr(openbao.root_token))))
     slug = re.sub(r"[^a-z0-9]+", "-", username).strip("-")

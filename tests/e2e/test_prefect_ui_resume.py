@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from baton.devstack import PrefectServer
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from tests.harness import FlowProcess
 

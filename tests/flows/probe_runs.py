@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 
@@ -58,6 +58,7 @@ def find_paused(
             ).json()  # fmt: skip
             for found in runs:
                 params = found.get("parameters") or {}
+                params = {**params, **(params.get("request") or {})}  # a flow's one request model
                 if dt.datetime.fromisoformat(found["created"]) < since:
                     continue
                 if all(params.get(k) == v for k, v in where.items()) and _schema_stored(

@@ -1,5 +1,8 @@
 """Run one of Baton's flows from the command line for the tests: run_flow.py MODULE:FLOW '<json params>'.
 
+A flow that declares its parameters as one request model (``request: Model, plan: bool``) gets the flat
+JSON as its request (``plan`` apart), so a test writes the request's fields as an operator would.
+
 With BATON_TEST_CRASH_AFTER=N the process dies (os._exit) right after the N-th task of the tasks
 package completes: a crash at a task boundary, as when a worker is killed.
 """
@@ -7,6 +10,7 @@ package completes: a crash at a task boundary, as when a worker is killed.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -28,7 +32,7 @@ def _crash_hook(limit: int) -> Any:
 
 
 def _arm(limit: int) -> None:
-    for name in ("tasks.salesforce", "tasks.jotform"):
+    for name in ("tasks.salesforce", "tasks.salesforce_metadata", "tasks.salesforce_jwt", "tasks.jotform"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
@@ -44,6 +48,8 @@ if __name__ == "__main__":
     if os.environ.get("BATON_TEST_CRASH_AFTER"):
         _arm(int(os.environ["BATON_TEST_CRASH_AFTER"]))
     flow = getattr(importlib.import_module(module_name), flow_name)
+    if "request" in inspect.signature(flow.fn).parameters and "request" not in params:
+        params = {"request": {k: v for k, v in params.items() if k != "plan"}, "plan": params.get("plan", False)}
     state = flow(**params, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):

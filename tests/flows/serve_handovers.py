@@ -23,7 +23,14 @@ from flows.intercom_app_user import change_intercom_app_user
 from flows.salesforce_jira_connector import rotate_salesforce_jira_connector
 
 __all__ = ["change_intercom_app_user", "rotate_salesforce_jira_connector"]
-TASK_MODULES = ("tasks.connector", "tasks.handovers", "tasks.notify", "tasks.vaultrefs", "tasks.jira", "tasks.intercom")
+TASK_MODULES = (
+    "tasks.connector",
+    "tasks.handover_guard",
+    "tasks.notify",
+    "tasks.vaultrefs",
+    "tasks.jira",
+    "tasks.intercom",
+)
 EXECUTED: dict[str, int] = {}
 HERE = Path(__file__).resolve()
 

@@ -8,7 +8,7 @@ import os
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 
-from baton import redaction
+from core import redaction
 
 
 @flow(name="redaction-probe")

@@ -22,7 +22,7 @@ import pytest
 
 from baton.cli import _span, outcome_refusal
 from baton.devstack import PrefectServer, free_port
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import ROOT, FlowProcess
@@ -175,7 +175,7 @@ def task_waiting(baton_env: dict[str, str], prefect_server: PrefectServer) -> It
         (["--outcome", "done", "--as", "{{ 7*7 }}"], "--as holds template markers"),
         (["--outcome", "approve"], "'approve' is not an answer to this task step; use --outcome done or --outcome"),
         (["--outcome", "maybe"], "'maybe' is not one of"),
-        (["--outcome", "done", "--note", "x" * 2001], "note: String should have at most 2000 characters"),
+        (["--outcome", "done", "--note", "x" * 2001], "--note is longer than 2000 characters"),
     ],
     ids=["jinja-note", "jinja-block", "jinja-responder", "approve-on-task", "unknown-outcome", "note-too-long"],
 )

@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from baton.devstack import PrefectServer
 from clients.factory import custody_from
 from clients.humanstep import ACTION_IDS, LINK_ACTION, AnswerFields, attested_fields
+from clients.prefect_api import prefect_http
 from clients.vault import VaultNotFound, attestation
 from clients.vault.tickets import TicketStore
-from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from sandbox.slack.interactivity import ClickResult, prepare, send, signature

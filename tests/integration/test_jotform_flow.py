@@ -23,9 +23,9 @@ import pytest
 from pydantic import SecretStr
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
+from clients.prefect_api import prefect_http
 from clients.vault import Custody, VaultAuth, connect
 from flows.jotform_api_only_user import STEPS
-from gateway.prefect_api import prefect_http
 from sandbox.faults import FaultRule
 from sandbox.jotform.state import Form, account, integration
 from sandbox.salesforce import org_of
@@ -149,7 +149,10 @@ class Person:
             ).json()  # fmt: skip
             for run in runs:
                 key = run["state"]["state_details"]["pause_key"]
-                if run["parameters"].get("username") != self.params["username"] or (run["id"], key) in self.seen:
+                if (run["parameters"].get("request") or {}).get("username") != self.params["username"] or (
+                    run["id"],
+                    key,
+                ) in self.seen:
                     continue
                 schema = f"{run['state']['name'].lower()}-{key}-schema"
                 if http.get(f"flow_runs/{run['id']}/input/{schema}").status_code == 200:
@@ -388,7 +391,7 @@ def test_plan_mode_lists_every_step_and_changes_nothing(
     finally:
         flow.kill()
     plan = result["plan"]
-    for number, step in enumerate(STEPS, 1):
+    for number, step in enumerate(STEPS.values(), 1):
         mark = "AUTO  " if step.who == "automatic" else "PERSON"
         assert f"{number:2}. [{mark}] {step.title}" in plan, plan
     assert "[PERSON] Verify the new user's e-mail" in plan

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from baton.devstack import PrefectServer
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import FlowProcess, RunningGateway, step_message
@@ -260,6 +260,6 @@ def test_refused_answer_is_not_replayed_after_the_next_suspend(
     thread = [m for m in slack.messages("C0HANDOVER", include_replies=True) if m.get("thread_ts") == mine[0]["ts"]]
     refusals = [m for m in thread if "not accepted" in str(m.get("text", "")) + str(m.get("blocks", ""))]
     assert len(refusals) == 1, refusals
-    assert "'approve' is not an answer to this step" in str(refusals[0])
+    assert "'approve' is not an answer to this task step" in str(refusals[0])
     text = served.logs(run_id, until="answered 'done' by U0BOB0001 via slack (verified")
     assert text.count("answer to logout via prefect-ui refused") == 1, text

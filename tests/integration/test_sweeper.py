@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from baton.devstack import PrefectServer
+from clients.prefect_api import prefect_http
 from flows.sweeper import remind_waiting_steps
-from gateway.prefect_api import prefect_http
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tasks.services import services

@@ -24,3 +24,19 @@ def test_every_entrypoint_is_a_flow() -> None:
         assert obj.name == deployment["name"], "deployment names follow their flow's name"
         assert deployment["enforce_parameter_schema"] is True
         assert deployment["work_pool"]["name"] == "baton"
+
+
+def test_serve_serves_what_prefect_yaml_declares() -> None:
+    """baton.serve keeps no list of its own: names, concurrency limits, schema enforcement and schedules
+    come from prefect.yaml."""
+    from baton.serve import deployments
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    served = {d.name: d for d in deployments()}
+    assert sorted(served) == sorted(entry["name"] for entry in config["deployments"])
+    for entry in config["deployments"]:
+        runner = served[entry["name"]]
+        limit = runner.concurrency_limit
+        assert (getattr(limit, "limit", limit)) == entry.get("concurrency_limit"), entry["name"]
+        assert runner.enforce_parameter_schema is True
+        assert len(runner.schedules or []) == len(entry.get("schedules") or [])

@@ -6,7 +6,7 @@ import io
 import logging
 import secrets
 
-from baton import redaction
+from core import redaction
 
 
 def _logger_with_filter() -> tuple[logging.Logger, io.StringIO]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from baton.errors import ConfigError
-from baton.settings import Settings, load_settings
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from gateway.prefect_api import prefect_http
+from clients.prefect_api import prefect_http
 
 
 class _Flaky(BaseHTTPRequestHandler):

@@ -1,29 +1,14 @@
-"""The contract of a human step, shared by flows (which wait) and the gateway (which answers).
-
-- ``AnswerFields``: what an answer carries; the flow's RunInput is built on it, the gateway fills it.
-- ``ButtonValue``: what a Slack button carries (run, step key, kind, requester) — Slack signs it.
-- Block Kit builders for the step message and its "answered" form.
-No Prefect imports: the gateway uses this too.
-"""
+"""The step's Slack message (Block Kit) and what its buttons carry."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from clients.humanstep.answer import MAX_NOTE, OUTCOMES_BY_KIND, Kind
 
-Outcome = Literal["done", "problem", "approve", "reject"]
-Via = Literal["prefect-ui", "cli", "slack", "oauth", "deposit"]
-Kind = Literal["task", "approval", "secret"]
-
-OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
-    "task": ("done", "problem"),
-    "secret": ("done", "problem"),
-    "approval": ("approve", "reject"),
-}
 ACTION_IDS: dict[str, str] = {
     "baton_done": "done",
     "baton_problem": "problem",
@@ -31,31 +16,7 @@ ACTION_IDS: dict[str, str] = {
     "baton_reject": "reject",
 }
 LINK_ACTION = "baton_link"  # a URL button: Slack still reports the click, the gateway only acks it
-ATTESTED = ("flow_run_id", "key", "outcome", "note", "responder", "via", "vault_path", "vault_version", "answered_at")
-TEMPLATE_MARKERS = re.compile(r"\{\{|\{%|\{#|%\}|\}\}")
-
-
-class AnswerFields(BaseModel):
-    """One person's answer to a human step. In the Prefect UI and the CLI it is self-declared."""
-
-    outcome: Outcome = Field("done", description="done / problem for a task; approve / reject for an approval")
-    note: str = Field("", max_length=2000, description="Anything the next person should know (optional)")
-    responder: str = Field("", max_length=200, description="Who you are (recorded as self-declared)")
-    via: Via = Field("prefect-ui", description="Leave as prefect-ui; the gateway and the CLI set their own")
-    vault_path: str = Field("", description="Set by the gateway for secrets: where it stored the value")
-    vault_version: int = Field(0, description="Set by the gateway for secrets: the staged version")
-    answered_at: str = Field("", description="Set by the gateway and the CLI")
-    attestation: str = Field("", description="Set by the gateway only; leave empty")
-
-
-def has_template_markers(text: str) -> bool:
-    """True when *text* holds Jinja markers, which Prefect's server would render inside run_input."""
-    return bool(TEMPLATE_MARKERS.search(text))
-
-
-def attested_fields(flow_run_id: str, key: str, answer: AnswerFields) -> dict[str, object]:
-    data = answer.model_dump()
-    return {"flow_run_id": flow_run_id, "key": key, **{k: data[k] for k in ATTESTED if k in data}}
+NOTE_BLOCK, NOTE_ACTION = "baton_note", "note"
 
 
 @dataclass(frozen=True)
@@ -113,10 +74,10 @@ def step_blocks(
     blocks.append(
         {
             "type": "input",
-            "block_id": "baton_note",
+            "block_id": NOTE_BLOCK,
             "optional": True,
             "label": {"type": "plain_text", "text": "Note (optional)"},
-            "element": {"type": "plain_text_input", "action_id": "note", "max_length": 2000},
+            "element": {"type": "plain_text_input", "action_id": NOTE_ACTION, "max_length": MAX_NOTE},
         }
     )
     if kind == "approval":

@@ -7,11 +7,12 @@ environment variable and shows an example value; ``.env.example`` documents ever
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from baton.errors import ConfigError
+from core.errors import ConfigError
 
 ENV_PREFIX = "BATON_"
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     prefect_ui_url: HttpUrl | None = _f(
         None, "http://127.0.0.1:4200", "Prefect UI base for links (default: the API URL without /api)"
     )
+    prefect_api_auth_string: SecretStr | None = _f(
+        None, "baton:change-me", "user:password for a Prefect API behind HTTP Basic (else PREFECT_API_AUTH_STRING)"
+    )
     prefect_pause_poll_seconds: float = _f(
         1.0, "1", "How often a paused run polls for an answer (Prefect's 10 s is too slow for people)", gt=0
     )
@@ -67,9 +71,27 @@ class Settings(BaseSettings):
         "offboard-person/offboard-person", "offboard-person/offboard-person", "Deployment the webhook starts"
     )
 
+    # Offboarding
+    catalog_path: str = _f(
+        "deployments/catalog/alice-leaving.yaml", "/etc/baton/catalog.yaml", "The integration catalog (YAML)"
+    )
+    org_timezone: str = _f("Europe/London", "Europe/London", "The organisation's time zone (leave dates, schedules)")
+    handover_margin_minutes: int = _f(
+        120, "120", "How long before a leave date the scheduled handovers should be finished", ge=0
+    )
+    okta_hook_secret: SecretStr | None = _f(
+        None, "okta-hook-secret-...", "Value of the Authorization header Okta's event hook sends"
+    )
+    okta_hook_header: str = _f("Authorization", "Authorization", "Header Okta's event hook sends the secret in")
+
     # Baton's own OAuth clients (callback: <gateway_url>/oauth/<provider>/callback)
     salesforce_client_id: str | None = _f(None, "3MVG9...", "Baton's connected app consumer key")
     salesforce_client_secret: SecretStr | None = _f(None, "ABC123...", "Baton's connected app consumer secret")
+    salesforce_jwt_app: str | None = _f(
+        None,
+        "Baton Integration",
+        "Connected app (installed, admin-approved) whose certificate Baton sets for credential_mode=jwt",
+    )
     jira_client_id: str | None = _f(None, "baton-jira-client", "Baton's Atlassian 3LO app client id")
     jira_client_secret: SecretStr | None = _f(None, "ATOA...", "Baton's Atlassian 3LO app secret")
 
@@ -96,6 +118,15 @@ class Settings(BaseSettings):
     jotform_api_key: SecretStr | None = _f(
         None, "0123456789abcdef...", "Jotform API key (read access): flows check a form exists before changing anything"
     )
+
+    @field_validator("org_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. 'Europe/London'") from None
+        return value
 
     @field_validator("vault_kv_mount", "vault_prefix", "vault_approle_mount")
     @classmethod
