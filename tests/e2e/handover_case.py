@@ -223,3 +223,41 @@ class Person:
         self.page.fill("#access-token", token)
         self.page.click("#save")
         self.page.wait_for_selector("#package-status:text('connected')")
+
+
+def intercom_step(person: Person, key: str, links: dict[str, str], email: str, password: str) -> None:
+    """One of change-intercom-app-user's human steps, done in chromium as the guide says (then Done in Slack)."""
+    page, sandbox = person.page, person.sandbox
+    if key == "jira-logout":
+        page.goto(links["Jira: log out"])
+    elif key == "intercom-uninstall":
+        page.goto(links["Intercom: Jira Cloud for Intercom"])
+        page.click("#uninstall")
+        page.wait_for_selector("#install-status:text('Not installed')")
+    elif key == "intercom-reinstall":
+        page.goto(f"{sandbox.urls['admin']}/inbox/{email}")  # the new user's mailbox: Atlassian's invitation
+        page.click("a[href*='/invite/']")
+        page.fill("#password", password)
+        page.click("#accept-invitation")
+        page.wait_for_selector(f"#signed-in-as:text('{email}')")
+        page.goto(links["Intercom: Jira Cloud for Intercom"])
+        page.click("#install")
+        page.click("#accept")  # Jira's consent, as the new user (logged in through the invitation)
+        page.wait_for_selector("#install-status:text('Installed')")
+    elif key == "intercom-app-info":
+        page.goto(links["Intercom: App info"])
+        assert email in page.inner_text("#app-user")
+    else:
+        raise AssertionError(f"unexpected step {key}")
+    person.done()
+
+
+def sign_in_as_bob(person: Person) -> None:
+    """Bob is logged in to Jira and Intercom to start with."""
+    page, urls = person.page, person.sandbox.urls
+    page.goto(urls["jira"] + "/login")
+    person.jira_login_if_asked()
+    page.goto(urls["intercom"] + "/admins/sign_in")
+    page.fill("#email", "bob@acme.example")
+    page.fill("#password", "bob-intercom-pw")
+    page.click("#sign-in")
