@@ -19,6 +19,7 @@ def stack_env(
     slack_signing_secret: str,
     gateway_url: str,
     hook_secret: str = "hook-secret-for-tests-0001",
+    okta_hook_secret: str = "okta-hook-secret-for-tests-0001",
 ) -> dict[str, str]:
     """Settings for flows, workers and the gateway; SaaS base URLs point at the sandbox's *urls*."""
     return {
@@ -31,6 +32,7 @@ def stack_env(
         "BATON_SLACK_CHANNEL": "C0HANDOVER",
         "BATON_GATEWAY_URL": gateway_url,
         "BATON_GATEWAY_HOOK_SECRET": hook_secret,
+        "BATON_OKTA_HOOK_SECRET": okta_hook_secret,
         "BATON_SALESFORCE_LOGIN_URL": urls["salesforce"],
         "BATON_SALESFORCE_CA_FILE": ca_file,
         # Baton's connected app in the sandbox's scenario
@@ -43,6 +45,9 @@ def stack_env(
         "BATON_JIRA_AUTH_URL": urls["jira"],
         "BATON_JIRA_API_URL": urls["jira"],
         "BATON_JIRA_SERVER_URL": urls["jira_server"],
+        # bob is the Jira site admin in the sandbox's scenario
+        "BATON_JIRA_ADMIN_EMAIL": "bob@acme.example",
+        "BATON_JIRA_ADMIN_API_TOKEN": "ATATT-bob-token-0001",
         "BATON_INTERCOM_API_URL": urls["intercom"],
         "BATON_INTERCOM_APP_URL": urls["intercom"],
         "BATON_JOTFORM_API_URL": urls["jotform"],

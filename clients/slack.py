@@ -49,13 +49,13 @@ class SlackClient:
 
     def __init__(self, token: str, base_url: str = "https://slack.com/api/", *, web: WebClient | None = None) -> None:
         self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
-        for handler in (
+        ours = [
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=3),
             ConnectionErrorRetryHandler(max_retry_count=3),
-        ):
-            if not any(type(h) is type(handler) for h in self.web.retry_handlers):
-                self.web.retry_handlers.append(handler)
+        ]  # instead of WebClient's default (one retry of a dropped connection)
+        kinds = {type(h) for h in ours}
+        self.web.retry_handlers = [h for h in self.web.retry_handlers if type(h) not in kinds] + ours
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -7,6 +7,7 @@ environment variable and shows an example value; ``.env.example`` documents ever
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,19 @@ class Settings(BaseSettings):
         "offboard-person/offboard-person", "offboard-person/offboard-person", "Deployment the webhook starts"
     )
 
+    # Offboarding
+    catalog_path: str = _f(
+        "deployments/catalog/alice-leaving.yaml", "/etc/baton/catalog.yaml", "The integration catalog (YAML)"
+    )
+    org_timezone: str = _f("Europe/London", "Europe/London", "The organisation's time zone (leave dates, schedules)")
+    handover_margin_minutes: int = _f(
+        120, "120", "How long before a leave date the scheduled handovers should be finished", ge=0
+    )
+    okta_hook_secret: SecretStr | None = _f(
+        None, "okta-hook-secret-...", "Value of the Authorization header Okta's event hook sends"
+    )
+    okta_hook_header: str = _f("Authorization", "Authorization", "Header Okta's event hook sends the secret in")
+
     # Baton's own OAuth clients (callback: <gateway_url>/oauth/<provider>/callback)
     salesforce_client_id: str | None = _f(None, "3MVG9...", "Baton's connected app consumer key")
     salesforce_client_secret: SecretStr | None = _f(None, "ABC123...", "Baton's connected app consumer secret")
@@ -93,6 +107,10 @@ class Settings(BaseSettings):
     )
     jira_auth_url: HttpUrl = _f(HttpUrl("https://auth.atlassian.com"), "https://auth.atlassian.com", "Atlassian OAuth")
     jira_api_url: HttpUrl = _f(HttpUrl("https://api.atlassian.com"), "https://api.atlassian.com", "Atlassian API")
+    jira_admin_email: str | None = _f(
+        None, "it-admin@acme.example", "Baton's Jira Cloud administrator (creates users, checks permissions)"
+    )
+    jira_admin_api_token: SecretStr | None = _f(None, "ATATT3x...", "That administrator's Atlassian API token")
     jira_server_url: HttpUrl | None = _f(None, "https://jira.acme.example", "Jira Server/Data Center base URL")
     intercom_api_url: HttpUrl = _f(HttpUrl("https://api.intercom.io"), "https://api.intercom.io", "Intercom API")
     intercom_app_url: HttpUrl = _f(HttpUrl("https://app.intercom.com"), "https://app.intercom.com", "Intercom app")
@@ -100,6 +118,15 @@ class Settings(BaseSettings):
     jotform_api_key: SecretStr | None = _f(
         None, "0123456789abcdef...", "Jotform API key (read access): flows check a form exists before changing anything"
     )
+
+    @field_validator("org_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. 'Europe/London'") from None
+        return value
 
     @field_validator("vault_kv_mount", "vault_prefix", "vault_approle_mount")
     @classmethod

@@ -25,6 +25,7 @@ from gateway.answers import Resumer
 from gateway.deposit import Deposit, PageReply
 from gateway.oauth import OAuthFlow, Redirect
 from gateway.offboarding import OffboardingHook
+from gateway.okta_hook import OktaHook
 from gateway.replay import ReplayGuard
 from gateway.reveal import Reveal
 from gateway.slack_actions import SlackActions
@@ -39,6 +40,7 @@ class Gateway:
     oauth: OAuthFlow
     hook: OffboardingHook
     reveal: Reveal
+    okta: OktaHook | None = None
 
 
 def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Gateway:
@@ -58,6 +60,9 @@ def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Ga
     hook_secret = settings.gateway_hook_secret.get_secret_value() if settings.gateway_hook_secret else None
     if hook_secret:
         redaction.register(hook_secret)
+    okta_secret = settings.okta_hook_secret.get_secret_value() if settings.okta_hook_secret else None
+    if okta_secret:
+        redaction.register(okta_secret)
     return Gateway(
         slack_actions=actions,
         deposit=Deposit(tickets=tickets, custody=custody, resumer=resumer),
@@ -70,6 +75,12 @@ def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Ga
         ),
         hook=OffboardingHook(secret=hook_secret, prefect=resumer.prefect, deployment=settings.offboarding_deployment),
         reveal=Reveal(tickets=tickets, custody=custody),
+        okta=OktaHook(
+            secret=okta_secret,
+            prefect=resumer.prefect,
+            deployment=settings.offboarding_deployment,
+            header=settings.okta_hook_header,
+        ),
     )
 
 
@@ -116,6 +127,16 @@ def create_app(gateway: Gateway) -> AccessLog:
         reply = await run_in_threadpool(gateway.hook.handle, body, dict(request.headers))
         return JSONResponse(reply.body, status_code=reply.status)
 
+    async def okta(request: Request) -> Response:
+        hook = gateway.okta
+        if hook is None:
+            return JSONResponse({"error": "the Okta hook is off"}, status_code=503)
+        if request.method == "GET":
+            reply = hook.verify(dict(request.headers))
+        else:
+            reply = await run_in_threadpool(hook.handle, await request.body(), dict(request.headers))
+        return JSONResponse(reply.body, status_code=reply.status)
+
     async def server_error(request: Request, exc: Exception) -> Response:
         path = safe_path(request.url.path, request.url.query)
         log.error("unhandled error on %s %s: %s", request.method, path, type(exc).__name__)
@@ -130,6 +151,7 @@ def create_app(gateway: Gateway) -> AccessLog:
             Route("/oauth/{provider}/start", oauth_start),
             Route("/oauth/{provider}/callback", oauth_callback),
             Route("/hooks/offboarding", offboarding, methods=["POST"]),
+            Route("/hooks/okta", okta, methods=["GET", "POST"]),
         ],
         exception_handlers={Exception: server_error},
     )

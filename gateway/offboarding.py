@@ -2,11 +2,14 @@
 
 Authenticated by ``X-Baton-Signature: sha256=<HMAC-SHA256(secret, body)>`` or ``Authorization:
 Bearer <secret>`` (BATON_GATEWAY_HOOK_SECRET). The event id is the idempotency key, so a repeated
-delivery returns the same run.
+delivery returns the same run. ``leave_at`` (optional) is a leave date known ahead: the handovers are
+scheduled to finish before it; a later event for the same person with another ``leave_at`` moves them,
+and ``type: user.leave_cancelled`` cancels them. Okta's event hook is gateway/okta_hook.py.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -26,11 +29,25 @@ class _Person(BaseModel):
 
 class OffboardingEvent(BaseModel):
     event_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")
-    type: str = Field(pattern=r"^user\.(deactivated|suspended|deleted)$")
+    type: str = Field(pattern=r"^user\.(deactivated|suspended|deleted|leave_cancelled)$")
     user: _Person
+    leave_at: dt.datetime | None = None
+    requested_by: EmailStr | None = None
 
 
 EXAMPLE_EVENT = {"event_id": "evt_123", "type": "user.deactivated", "user": {"email": "alice@acme.example"}}
+
+
+def offboarding_parameters(
+    person: str, requested_by: str, event_id: str, leave_at: dt.datetime | None = None, cancel: bool = False
+) -> dict[str, Any]:
+    """offboard_person's parameters (its ``request``) for one identity-provider event."""
+    request: dict[str, Any] = {"person": person, "requested_by": requested_by, "event_id": event_id}
+    if leave_at is not None:
+        request["leave_at"] = leave_at.isoformat()
+    if cancel:
+        request["cancel"] = True
+    return {"request": request}
 
 
 @dataclass(frozen=True)
@@ -70,12 +87,11 @@ class OffboardingHook:
             return HookReply(400, {"error": f"invalid event; check: {fields}", "example": EXAMPLE_EVENT})
         try:
             deployment_id = self.prefect.deployment_id(self.deployment)
-            run_id = self.prefect.create_run(
-                deployment_id,
-                {"leaver_email": str(event.user.email), "event_id": event.event_id},
-                event.event_id,
-                tags=["offboarding"],
-            )
+            params = offboarding_parameters(
+                str(event.user.email), str(event.requested_by or "identity-provider"), event.event_id,
+                event.leave_at, cancel=event.type == "user.leave_cancelled",
+            )  # fmt: skip
+            run_id = self.prefect.create_run(deployment_id, params, event.event_id, tags=["offboarding"])
         except PrefectAPIError as exc:
             return HookReply(502, {"error": str(exc)})
         log.info("offboarding event %s started run %s", event.event_id, run_id)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.connectors.connector_api import api_routes
 from sandbox.jira.sfclient import (
     SalesforceUnavailable,
     authorize_url,
@@ -295,6 +296,7 @@ document.getElementById('api-token-value').value).then(()=>{{this.textContent='C
         Route(BASE + "/connections/{cid}/authorize", authorize, methods=["POST"]),
         Route(BASE + "/connections/{cid}/api-token", api_token),
         Route(CALLBACK, callback),
+        *api_routes(world, variant),
     ]
 
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from sandbox.faults import FaultRule
-from sandbox.jira import admin_api, oauth, rest
+from sandbox.jira import admin_api, invite, oauth, permissions, rest
 from sandbox.jira.state import VENDOR_KEY, JiraCloud, SeedError, seed_cloud, site
 from sandbox.jira.web import jira_error, jira_fault
 from sandbox.world import World
@@ -28,10 +28,14 @@ def seed(world: World, scenario: dict[str, Any]) -> None:
     state = seed_cloud(world, section)
     with world.lock:
         world.vendors[VENDOR_KEY] = state
+    permissions.seed_projects(world, state, section.get("projects"))
 
 
 def routes(world: World) -> list[BaseRoute]:
-    return [*oauth.routes(world), *rest.routes(world), *admin_api.routes(world)]
+    return [
+        *oauth.routes(world), *rest.routes(world), *permissions.routes(world), *invite.routes(world),
+        *admin_api.routes(world),
+    ]  # fmt: skip
 
 
 def fault_response(rule: FaultRule) -> Response:

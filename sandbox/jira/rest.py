@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.jira import invite
 from sandbox.jira.state import JiraCloud, JiraGroup, JiraUser, site
 from sandbox.jira.web import basic_credentials, bearer_token, jira_error, parse_json_body
 from sandbox.world import World
@@ -176,6 +177,7 @@ def routes(world: World) -> list[BaseRoute]:
             if products and "jira-software-users" in state.groups:
                 user.groups.add("jira-software-users")
             state.users[account_id] = user
+            invite.send_invitation(world, state, user, me)
         return JSONResponse(user_json(state, user, base), status_code=201)
 
     async def add_to_group(request: Request, state: JiraCloud, me: JiraUser, base: str) -> Response:

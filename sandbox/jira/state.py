@@ -196,11 +196,8 @@ def _check_keys(data: Any, allowed: set[str], where: str) -> dict[str, Any]:
 
 def seed_cloud(world: World, section: dict[str, Any]) -> JiraCloud:
     where = "jira"
-    section = _check_keys(
-        section,
-        {"site", "cloud_id", "org_id", "org_api_keys", "users", "groups", "oauth_apps", "salesforce_connector"},
-        where,
-    )
+    allowed = {"site", "cloud_id", "org_id", "org_api_keys", "users", "groups", "oauth_apps", "salesforce_connector"}
+    section = _check_keys(section, allowed | {"projects"}, where)
     cloud_id = str(_req(section, "cloud_id", where))
     try:
         uuid.UUID(cloud_id)

@@ -74,3 +74,19 @@ def test_unavailable_fault(sandbox: Sandbox) -> None:
     sandbox.world.faults.add(FaultRule(host="slack", route="/api/auth.test", kind="unavailable", count=1))
     answer = httpx.post(sandbox.urls["slack"] + "/api/auth.test")
     assert answer.status_code == 503
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "drop", "ratelimit"])
+def test_batons_slack_client_rides_out_a_5xx_a_dropped_connection_and_a_429(fresh_sandbox: Sandbox, kind: str) -> None:
+    """What a human step posts is retried by slack-sdk's handlers instead of failing the run."""
+    from clients.slack import SlackClient
+
+    state = state_of(fresh_sandbox.world)
+    client = SlackClient(state.bot.token, fresh_sandbox.urls["slack"] + "/api/")
+    fresh_sandbox.world.faults.add(
+        FaultRule(host="slack", route="/api/chat.postMessage", kind=kind, count=2, retry_after=0)  # type: ignore[arg-type]
+    )
+    message = client.post("C0HANDOVER", "a step", [{"type": "section", "text": {"type": "mrkdwn", "text": "a step"}}])
+    assert message.ts
+    assert [m["text"] for m in state_of(fresh_sandbox.world).messages("C0HANDOVER")] == ["a step"]
+    assert fresh_sandbox.world.calls["slack POST /api/chat.postMessage"] == 3, "two faults, then the answer"

@@ -1,6 +1,7 @@
-"""A stand-in for the offboarding flow: the gateway's webhook starts runs of its deployment.
+"""A stand-in deployment for the offboarding flow: the gateway's webhooks start runs of it.
 
-Nobody executes these runs (no work pool, no worker): the tests only look at what the gateway created.
+It carries offboard_person's own parameter schema (enforced), so a run the gateway creates is one the real
+flow accepts. Nobody executes these runs (no work pool, no worker): the tests only look at what was created.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.utilities.callables import parameter_schema
 
+from flows.offboarding import offboard_person
+
 DEPLOYMENT = "hook"
 
 
 @flow(name="offboarding-probe")
-def offboarding_probe(leaver_email: str, event_id: str) -> str:
-    return f"{event_id}: {leaver_email}"
+def offboarding_probe(request: dict[str, object], plan: bool = False) -> str:
+    return f"{request}"
 
 
 def register_deployment() -> str:
@@ -25,7 +28,7 @@ def register_deployment() -> str:
             flow_id=flow_id,
             name=DEPLOYMENT,
             entrypoint="tests/flows/offboarding_probe.py:offboarding_probe",
-            parameter_openapi_schema=parameter_schema(offboarding_probe).model_dump_for_openapi(),
+            parameter_openapi_schema=parameter_schema(offboard_person).model_dump_for_openapi(),
             enforce_parameter_schema=True,
         )
     return f"{offboarding_probe.name}/{DEPLOYMENT}"

@@ -75,7 +75,9 @@ def test_a_signed_event_starts_one_run_and_a_repeat_returns_the_same_run(hook: H
 
     run = httpx.get(f"{hook.api}/flow_runs/{run_id}").json()
     assert run["deployment_id"] == hook.deployment_id
-    assert run["parameters"] == {"leaver_email": "alice@acme.example", "event_id": sent["event_id"]}
+    assert run["parameters"] == {
+        "request": {"person": "alice@acme.example", "requested_by": "identity-provider", "event_id": sent["event_id"]}
+    }
     assert "offboarding" in run["tags"] and run["idempotency_key"] == sent["event_id"]
 
 
@@ -88,6 +90,18 @@ def test_bearer_auth_works_too(hook: Hook) -> None:
     same = hook.signed(sent)  # the other auth path, the same event: the same run
     assert same.status_code == 202 and same.json()["flow_run_id"] == reply.json()["flow_run_id"]
     assert hook.runs() == before + 1
+
+
+def test_a_leave_date_and_a_cancellation_reach_the_run(hook: Hook) -> None:
+    ahead = event(leave_at="2027-01-15T17:00:00+00:00", requested_by="carol@acme.example")
+    reply = hook.signed(ahead)
+    assert reply.status_code == 202, reply.text
+    request = httpx.get(f"{hook.api}/flow_runs/{reply.json()['flow_run_id']}").json()["parameters"]["request"]
+    assert request["leave_at"].startswith("2027-01-15T17:00") and request["requested_by"] == "carol@acme.example"
+    cancelled = hook.signed(event(type="user.leave_cancelled"))
+    assert cancelled.status_code == 202, cancelled.text
+    request = httpx.get(f"{hook.api}/flow_runs/{cancelled.json()['flow_run_id']}").json()["parameters"]["request"]
+    assert request["cancel"] is True and "leave_at" not in request
 
 
 @pytest.mark.parametrize(
@@ -139,6 +153,8 @@ def test_credentials_that_are_not_ascii_are_refused(hook: Hook, header: str) -> 
         (event(event_id=""), "event_id"),
         ({"type": "user.deactivated", "user": {"email": "alice@acme.example"}}, "event_id"),
         (event(user="alice@acme.example"), "user"),
+        (event(leave_at="next tuesday"), "leave_at"),
+        (event(requested_by="carol"), "requested_by"),
         (b"{not json", "body"),
         (b"[]", "body"),
     ],
@@ -150,6 +166,8 @@ def test_credentials_that_are_not_ascii_are_refused(hook: Hook, header: str) -> 
         "empty-event-id",
         "no-event-id",
         "user-str",
+        "bad-leave-at",
+        "bad-requester",
         "json",
         "list",
     ],

@@ -30,5 +30,8 @@ def test_prefect_deploy_all(prefect_server: PrefectServer) -> None:
             assert reply.status_code == 200, name
             deployment = reply.json()
             assert deployment["enforce_parameter_schema"] is True and deployment["work_pool_name"] == "baton"
+        offboard = http.get("deployments/name/offboard-person/offboard-person").json()
+        assert offboard["parameter_openapi_schema"]["required"] == ["request"]  # one parameter declaration
+        assert "offboarding" in offboard["tags"]
         sweeper = http.get("deployments/name/remind-waiting-steps/remind-waiting-steps").json()
         assert sweeper["schedules"] and sweeper["schedules"][0]["schedule"]["interval"] == 300
