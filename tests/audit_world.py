@@ -130,7 +130,9 @@ def _entry(ident: str, flow: str, systems: list[str], connections: dict[str, str
     return entry
 
 
-def catalog_and_vault(custody: Custody, directory: Path, deployment: str, healthy: int = 0) -> Path:
+def catalog_and_vault(
+    custody: Custody, directory: Path, deployment: str, healthy: int = 0, *, problems: bool = True
+) -> Path:
     """The catalog (written to *directory*) and its credentials in Vault (under a fresh prefix)."""
     run = uuid.uuid4().hex[:8]
     base = f"baton/integrations/audit-{run}"
@@ -176,6 +178,8 @@ def catalog_and_vault(custody: Custody, directory: Path, deployment: str, health
         _entry("audit-ui", "create-salesforce-integration-user", ["salesforce"], {"salesforce": "Audit UI"},
                "ui-user@acme.example", deployment),
     ]  # fmt: skip
+    if not problems:
+        entries = []
     for i in range(healthy):
         test = tests[i % len(tests)]
         entries.append(
