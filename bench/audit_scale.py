@@ -43,7 +43,7 @@ MARK = "## Audit at scale (bench/audit_scale.py)"
 def _one(size: int, bao: OpenBaoDevServer, prefect: PrefectServer, work: Path) -> dict[str, Any]:
     problems = size >= PROBLEM_ENTRIES
     bulk = size - PROBLEM_ENTRIES if problems else size
-    sandbox = Sandbox(audit_world.scenario(healthy=bulk)).start()
+    sandbox = Sandbox(audit_world.scenario(healthy=bulk, problems=problems)).start()
     try:
         if problems:
             audit_world.after_start(sandbox)

@@ -100,7 +100,7 @@ class AuditActions:
         looked_up = self._people(click, entry)
         if isinstance(looked_up, str):
             return ephemeral(looked_up)
-        approvers, requester, email = looked_up
+        approvers, requester = looked_up
         refused = refusal(
             Answer(kind="approval", outcome="approve", via="slack", verified=True, responder=clicker,
                    requester=requester, approvers=approvers, approver_group=self.approver_group)
@@ -108,13 +108,13 @@ class AuditActions:
         if refused is not None:
             return ephemeral(f"{refused.message()}. Nothing was started.")
         try:
-            return self._start(click, entry, clicker, email, channel)
+            return self._start(click, entry, clicker, channel)
         except PrefectAPIError as exc:
             log.warning("audit handover of %s not started: %s", click.integration, exc)
             return ephemeral(f"Baton could not start the handover: {exc}")
 
-    def _people(self, click: Click, entry: Entry) -> tuple[frozenset[str], frozenset[str], str] | str:
-        """(approvers' Slack ids, the requester's identities, the clicker's e-mail) or why they cannot be known."""
+    def _people(self, click: Click, entry: Entry) -> tuple[frozenset[str], frozenset[str]] | str:
+        """(approvers' Slack ids, the requester's identities) or why they cannot be known."""
         assert self.slack is not None
         try:
             approvers = set(self.slack.group_member_ids(self.approver_group))
@@ -131,7 +131,7 @@ class AuditActions:
                 requester.add(self.slack.user_id_by_email(click.requester))
             except SlackError:
                 pass
-        return frozenset(approvers), frozenset(requester), ""
+        return frozenset(approvers), frozenset(requester)
 
     def _running(self, deployment_id: str, integration: str) -> str | None:
         for run in self.prefect.unfinished_runs(deployment_id=deployment_id):
@@ -141,7 +141,7 @@ class AuditActions:
         tagged = self.prefect.unfinished_runs(tags=[f"baton-integration:{integration}"])
         return tagged[0].id if tagged else None
 
-    def _start(self, click: Click, entry: Entry, clicker: str, email: str, channel: str) -> dict[str, Any]:
+    def _start(self, click: Click, entry: Entry, clicker: str, channel: str) -> dict[str, Any]:
         assert self.slack is not None
         deployment_id = self.prefect.deployment_id(entry.target)
         running = self._running(deployment_id, click.integration)

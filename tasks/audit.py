@@ -55,7 +55,7 @@ def _one(item: dict[str, str]) -> dict[str, Any]:
     fact |= {"exists": True, "current_version": state.current_version, "rotated_at": state.rotated_at}
     if state.current_version is None:
         return fact
-    secret = svc.custody.read_current(item["path"])
+    secret = svc.custody.read_version(item["path"], state.current_version)  # describe() was the first half
     result = credential_checks.check(svc.settings, item["test"], secret.values, item["user"])
     return {**fact, "ok": result.ok, "detail": result.detail}
 

@@ -58,8 +58,9 @@ def _app(name: str) -> dict[str, Any]:
             "redirect_uris": ["https://example.invalid/callback"], "scopes": ["api", "refresh_token"]}  # fmt: skip
 
 
-def scenario(healthy: int = 0) -> dict[str, Any]:
-    """The shipped scenario plus the audit's users, apps and tokens (and *healthy* more healthy integrations)."""
+def scenario(healthy: int = 0, *, problems: bool = True) -> dict[str, Any]:
+    """The shipped scenario plus the audit's users, apps and tokens (and *healthy* more healthy integrations);
+    without *problems*, only the healthy ones."""
     data = load_scenario()
     sf = data["salesforce"]
     sf["user_licenses"] = [
@@ -71,6 +72,8 @@ def scenario(healthy: int = 0) -> dict[str, Any]:
     sf["users"] += [_user(n) for n in ("sf-connector", "tok-user", "ip-user", "ui-user")]
     sf["users"] += [_user("gone", "Standard User", active=False), _user("frozen", "Standard User"),
                     _user("person", "Standard User")]  # fmt: skip
+    if not problems:
+        sf["users"] = sf["users"][:-7]  # the seven users above
     sf["users"] += [_user(f"bulk-{i:04d}") for i in range(healthy)]
     sf["connected_apps"] += [_app(f"Audit {a} App") for a in APPS] + [
         _app(f"Audit Bulk {i:04d}") for i in range(healthy)
@@ -81,7 +84,10 @@ def scenario(healthy: int = 0) -> dict[str, Any]:
         {"app": "Audit Leaver App", "user": "gone@acme.example"},
         {"app": "Audit Frozen App", "user": "frozen@acme.example"},
         {"app": "Audit Personal App", "user": "person@acme.example"},
-    ] + [{"app": f"Audit Bulk {i:04d}", "user": f"bulk-{i:04d}@acme.example"} for i in range(healthy)]
+    ]
+    if not problems:
+        sf["oauth_tokens"] = [t for t in sf["oauth_tokens"] if not str(t["app"]).startswith("Audit ")]
+    sf["oauth_tokens"] += [{"app": f"Audit Bulk {i:04d}", "user": f"bulk-{i:04d}@acme.example"} for i in range(healthy)]
     return data
 
 
