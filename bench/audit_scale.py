@@ -70,7 +70,7 @@ def _one(size: int, bao: OpenBaoDevServer, prefect: PrefectServer, work: Path) -
             run = http.get(f"flow_runs/{result['flow_run_id']}").json()
     finally:
         sandbox.stop()
-    vendor = calllog.vendor_calls(calls)
+    vendor = calllog.requests(calls)
     total = sum(vendor.values())
     entries = int(result["entries"])
     return {

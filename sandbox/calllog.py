@@ -30,6 +30,11 @@ def vendor_calls(calls: Mapping[str, int]) -> dict[str, int]:
     return {k: n for k, n in calls.items() if k.split(" ", 1)[0] in VENDORS}
 
 
+def requests(calls: Mapping[str, int]) -> dict[str, int]:
+    """The HTTP requests to vendor hosts (without the Metadata API's operation notes, which repeat a POST)."""
+    return {k: n for k, n in vendor_calls(calls).items() if k.split(" ", 2)[1:2] != ["SOAP"]}
+
+
 def writes(calls: Mapping[str, int]) -> dict[str, int]:
     """The calls in *calls* that change a vendor system (see the module docstring)."""
     found: dict[str, int] = {}

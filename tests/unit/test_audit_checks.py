@@ -123,3 +123,4 @@ def test_what_counts_as_a_write() -> None:
     assert calllog.writes({**calls, "salesforce SOAP metadata updateMetadata": 1}).keys() == {
         "jira POST /rest/api/3/permissions/check", "salesforce SOAP metadata updateMetadata"}  # fmt: skip
     assert calllog.writes({"salesforce PATCH /services/data/v59.0/sobjects/UserLogin/x": 1})
+    assert "salesforce SOAP metadata readMetadata" not in calllog.requests(calls) and len(calllog.requests(calls)) == 5
