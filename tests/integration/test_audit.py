@@ -208,3 +208,30 @@ def test_hand_over_needs_an_approver_and_starts_one_run(stack: AuditStack, audit
 def test_a_finding_no_handover_fixes_has_no_button(stack: AuditStack, audited: dict[str, Any]) -> None:
     with pytest.raises(AssertionError, match="no Hand over button"):
         _button(stack, audited["result"]["slack_ts"], "audit-busy")
+
+
+def test_a_handover_already_under_way_elsewhere_is_linked_not_doubled(
+    stack: AuditStack, audited: dict[str, Any]
+) -> None:
+    """A run tagged for the integration (as offboarding tags its handovers) counts as under way."""
+    with prefect_http(stack.api) as http:
+        deployment_id = http.get(f"deployments/name/{stack.deployment}").json()["id"]
+        body = {"parameters": {"request": {"integration_id": "other"}}, "tags": ["offboarding",
+                "baton-integration:audit-stale"]}  # fmt: skip
+        existing = http.post(f"deployments/{deployment_id}/create_flow_run", json=body).json()["id"]
+    ts, action = _button(stack, audited["result"]["slack_ts"], "audit-stale")
+    click = state_of(stack.sandbox.world).click("bob@acme.example", CHANNEL, ts, action)
+    text = json.loads(click.body)["text"]
+    assert "already being handed over" in text and existing in text, text
+    assert [r["id"] for r in _runs(stack.api, "audit-stale")] == [existing]
+
+
+def test_plan_mode_reads_nothing_and_a_bad_request_names_the_field(stack: AuditStack) -> None:
+    before = dict(stack.sandbox.world.calls)
+    plan = FlowProcess(SCRIPT, stack.env, FLOW, json.dumps({"plan": True})).wait(timeout=120)
+    assert "Test stored credentials" in plan["plan"]
+    bad = FlowProcess(SCRIPT, stack.env, FLOW, json.dumps({"only": ["no-such-entry"]})).wait(timeout=120)
+    assert "only: no catalog entry no-such-entry" in bad["error"] and "nothing was changed" in bad["error"]
+    typo = FlowProcess(SCRIPT, stack.env, FLOW, json.dumps({"test_credential": False})).wait(timeout=120)
+    assert "test_credential" in typo["error"], typo
+    assert calllog.vendor_calls(calllog.since(before, dict(stack.sandbox.world.calls))) == {}
