@@ -16,6 +16,7 @@ The token and login calls are the only POSTs: they read a session, they change n
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ def _first(values: Mapping[str, SecretStr], *keys: str) -> str:
     return ""
 
 
-def _http(verify: str | bool, call: str, method: str, url: str, **kwargs: object) -> Check:
+def _http(verify: ssl.SSLContext | bool, call: str, method: str, url: str, **kwargs: object) -> Check:
     try:
         reply = httpx.request(method, url, timeout=15, verify=verify, **kwargs)  # type: ignore[arg-type]
     except httpx.HTTPError as exc:
@@ -52,7 +53,8 @@ def _http(verify: str | bool, call: str, method: str, url: str, **kwargs: object
 def _salesforce(settings: Settings, values: Mapping[str, SecretStr], user: str) -> Check:
     login = str(settings.salesforce_login_url).rstrip("/")
     session: requests.Session = make_session(login, settings.salesforce_ca_file)
-    verify: str | bool = settings.salesforce_ca_file or True
+    ca = settings.salesforce_ca_file
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
     access, refresh = _first(values, "access_token"), _first(values, "refresh_token")
     instance = _first(values, "instance_url") or login
     if refresh and not access:
