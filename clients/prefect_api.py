@@ -204,3 +204,16 @@ class PrefectAPI:
         if reply.status_code == 409:
             raise PrefectAPIError(f"Prefect refused the parameters: {reply.json().get('detail', reply.text)[:300]}")
         return str(self._json(reply, f"POST deployments/{deployment_id}/create_flow_run")["id"])
+
+    def unfinished_runs(self, *, deployment_id: str | None = None, tags: list[str] | None = None) -> list[RunState]:
+        """``POST /flow_runs/filter``: runs not finished (scheduled, pending, running, paused, cancelling) of a
+        deployment, or carrying every one of *tags*."""
+        live = ["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"]
+        runs_filter: dict[str, Any] = {"state": {"type": {"any_": live}}}
+        if tags:
+            runs_filter["tags"] = {"all_": tags}
+        body: dict[str, Any] = {"flow_runs": runs_filter, "limit": 200}
+        if deployment_id:
+            body["deployments"] = {"id": {"any_": [deployment_id]}}
+        runs = self._json(self._call("POST", "flow_runs/filter", json=body), "flow_runs/filter")
+        return [RunState.of(run) for run in runs]

@@ -48,6 +48,16 @@ class CatalogError(BatonError):
     """The catalog is not usable; the message names each entry and field, and how to fix it."""
 
 
+class StoredCredential(BaseModel):
+    """A credential the integration runs on, in Vault; *test* names the vendor's cheapest read that proves it
+    (docs/audit.md lists the keys each test reads from the secret)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="e.g. baton/integrations/<id>/api-token")
+    test: System = Field(description="salesforce (userinfo/limits), jira (myself), jira_server, intercom (me), jotform")
+
+
 class Integration(BaseModel):
     """One integration: what it connects, who it runs as, and how it is handed over."""
 
@@ -63,13 +73,19 @@ class Integration(BaseModel):
     systems: list[System] = Field(min_length=1)
     connections: dict[System, str] = Field(description="the connection's name in each system")
     integration_user: EmailStr = Field(description="who the integration runs as today")
-    successor: EmailStr = Field(description="the dedicated account that takes over (not a person)")
+    successor: EmailStr | None = Field(
+        None,
+        description="the dedicated account that takes over (not a person); unset: none named yet",
+    )
     approvers: list[EmailStr] = Field(min_length=1)
     slack_channel: str = Field(pattern=r"^(#[a-z0-9._-]{1,80}|C[A-Z0-9]{6,})$", description="'#it-handover' or an id")
     max_credential_age_days: int = Field(gt=0, le=3650)
     freeze_leaver_after: bool = True
     expected_minutes: int = Field(30, gt=0, le=7 * 24 * 60, description="how long the handover usually takes")
     parameters: dict[str, Any] = Field(default_factory=dict)
+    credentials: list[StoredCredential] = Field(
+        default_factory=list, description="Vault paths of the credentials it runs on (the audit tests and ages them)"
+    )
 
     @field_validator("id")
     @classmethod
@@ -106,7 +122,7 @@ class Integration(BaseModel):
         extra = [s for s in self.connections if s not in self.systems]
         if extra:
             raise ValueError(f"connections: {', '.join(extra)} is not in systems; add it there or remove it")
-        if self.successor.lower() == self.integration_user.lower():
+        if self.successor is not None and self.successor.lower() == self.integration_user.lower():
             raise ValueError("successor: must differ from integration_user (it is who takes over)")
         return self
 

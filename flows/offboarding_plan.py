@@ -108,7 +108,7 @@ def plan_handovers(
                 deployment=e.target(),
                 variant=e.variant,
                 from_user=person,
-                to_user=str(e.successor),
+                to_user=str(e.successor or "(no successor named in the catalog)"),
                 person_steps=list(PERSON_STEPS.get(e.flow, [])),
                 expected_minutes=e.expected_minutes,
                 start_at=schedule_start(e, leave_at, margin_minutes, now),

@@ -22,6 +22,7 @@ from core import redaction
 from core.settings import Settings
 from gateway.accesslog import AccessLog, safe_path
 from gateway.answers import Resumer
+from gateway.audit_actions import AuditActions
 from gateway.deposit import Deposit, PageReply
 from gateway.oauth import OAuthFlow, Redirect
 from gateway.offboarding import OffboardingHook
@@ -43,6 +44,10 @@ class Gateway:
     okta: OktaHook | None = None
 
 
+def _ui_url(settings: Settings) -> str:
+    return str(settings.prefect_ui_url or str(settings.prefect_api_url).rstrip("/").removesuffix("/api"))
+
+
 def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Gateway:
     resumer = Resumer(prefect=prefect_api_from(settings), key=attestation.ensure_key(custody))
     tickets = TicketStore(custody, ttl_seconds=settings.gateway_ticket_ttl_seconds)
@@ -56,6 +61,13 @@ def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Ga
             resumer=resumer,
             slack=slack,
             approver_group=settings.slack_approver_group,
+            audit=AuditActions(
+                prefect=resumer.prefect,
+                slack=slack,
+                approver_group=settings.slack_approver_group,
+                catalog_path=settings.catalog_path,
+                ui_url=_ui_url(settings),
+            ),
         )
     hook_secret = settings.gateway_hook_secret.get_secret_value() if settings.gateway_hook_secret else None
     if hook_secret:

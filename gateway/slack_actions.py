@@ -32,6 +32,7 @@ from clients.humanstep import (
 from clients.prefect_api import PrefectAPIError
 from clients.slack import SlackClient, SlackError, SlackMessage
 from gateway.answers import NotWaiting, Resumer
+from gateway.audit_actions import HANDOVER_ACTION, AuditActions
 from gateway.replay import ReplayGuard
 
 log = logging.getLogger("baton.gateway")
@@ -105,6 +106,7 @@ class SlackActions:
     resumer: Resumer
     slack: SlackClient | None
     approver_group: str
+    audit: AuditActions | None = None  # the audit's "Hand over" buttons
 
     def handle(self, body: bytes, headers: dict[str, str]) -> Reply:
         timestamp = headers.get("x-slack-request-timestamp", "")
@@ -133,6 +135,9 @@ class SlackActions:
             action = payload.actions[0]
             if action.action_id == LINK_ACTION:
                 return Reply(200, {})
+            if action.action_id.startswith(HANDOVER_ACTION + "_") and self.audit is not None:
+                audit_click = (payload.user.id, action.value, payload.container.channel_id)
+                return Reply(200, self.audit.click(*audit_click))
             outcome = ACTION_IDS[action.action_id]
             value = ButtonValue.decode(action.value)
             note = _note(payload)

@@ -78,6 +78,7 @@ def routes(world: World) -> list[BaseRoute]:
             session_id, operation, args = mdxml.parse(await request.body())
         except mdxml.BadRequest as exc:
             return mdxml.fault("INVALID_REQUEST", str(exc))
+        world.count_call("salesforce", "SOAP", f"metadata {operation}")  # which operation: a read or a write
         found = org.session_for(session_id) if session_id else None
         if found is None:
             return mdxml.fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")

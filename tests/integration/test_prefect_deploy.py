@@ -35,3 +35,10 @@ def test_prefect_deploy_all(prefect_server: PrefectServer) -> None:
         assert "offboarding" in offboard["tags"]
         sweeper = http.get("deployments/name/remind-waiting-steps/remind-waiting-steps").json()
         assert sweeper["schedules"] and sweeper["schedules"][0]["schedule"]["interval"] == 300
+        audit = http.get("deployments/name/audit-integrations/audit-integrations").json()
+        assert audit["parameter_openapi_schema"]["properties"].keys() >= {"request", "plan"}
+        declared = yaml.safe_load((ROOT / "prefect.yaml").read_text())["definitions"]["schedules"]["weekly_audit"]
+        (registered,) = audit["schedules"]
+        assert registered["active"] is True
+        assert registered["schedule"]["cron"] == declared["cron"] == "0 6 * * 1"
+        assert registered["schedule"]["timezone"] == declared["timezone"] == "Europe/London"

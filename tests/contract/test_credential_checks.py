@@ -1,0 +1,68 @@
+"""clients/credential_checks against the sandbox: each vendor's cheapest read passes with a working credential
+and fails, naming the call and status (never the value), with a wrong one."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from clients.credential_checks import check
+from core.settings import Settings
+from sandbox.server import Sandbox
+
+BOB = "bob@acme.example"
+
+
+def _settings(sb: Sandbox) -> Settings:
+    u = sb.urls
+    return Settings(
+        vault_token=SecretStr("unused"), salesforce_login_url=u["salesforce"], salesforce_ca_file=sb.ca_file,
+        salesforce_client_id="baton-salesforce-client-0001",
+        salesforce_client_secret=SecretStr("baton-salesforce-secret-0001"),
+        jira_site_url=u["jira"], jira_server_url=u["jira_server"], intercom_api_url=u["intercom"],
+        jotform_api_url=u["jotform"],
+    )  # fmt: skip
+
+
+def _values(**values: str) -> dict[str, SecretStr]:
+    return {k: SecretStr(v) for k, v in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("test", "good", "call"),
+    [
+        ("jira", {"api_token": "ATATT-bob-token-0001", "email": BOB}, "GET /rest/api/3/myself"),
+        ("jira_server", {"token": "NjEbobPAT0001"}, "GET /rest/api/2/myself"),
+        ("intercom", {"access_token": "dG9rOmJvYi1iYXRvbi10b2tlbi0wMDAx"}, "GET /me"),
+        ("jotform", {"api_key": "jf-apikey-acme-0001"}, "GET /user"),
+        ("salesforce", {"password": "bob-sf-Passw0rd", "security_token": "BOBTOKEN0000000000000001"}, "limits"),
+    ],
+)
+def test_a_working_credential_passes_and_a_wrong_one_fails(
+    fresh_sandbox: Sandbox, test: str, good: dict[str, str], call: str
+) -> None:
+    settings = _settings(fresh_sandbox)
+    ok = check(settings, test, _values(**good), BOB)
+    assert ok.ok and call in ok.detail, ok
+    wrong = {k: (v + "x" if k not in ("email", "username") else v) for k, v in good.items()}
+    failed = check(settings, test, _values(**wrong), BOB)
+    assert not failed.ok, failed
+    assert all(v not in failed.detail for v in wrong.values() if "@" not in v)
+
+
+def test_salesforce_access_and_refresh_tokens(fresh_sandbox: Sandbox) -> None:
+    settings = _settings(fresh_sandbox)
+    trust = ssl.create_default_context(cafile=fresh_sandbox.ca_file)
+    reply = httpx.post(
+        f"{fresh_sandbox.urls['salesforce']}/services/oauth2/token", verify=trust,
+        data={"grant_type": "client_credentials", "client_id": "baton-salesforce-client-0001",
+              "client_secret": "baton-salesforce-secret-0001"},
+    ).json()  # fmt: skip
+    passed = check(settings, "salesforce", _values(access_token=reply["access_token"]), BOB)
+    assert passed.ok and "userinfo answered 200" in passed.detail
+    assert not check(settings, "salesforce", _values(access_token="00Dnope"), BOB).ok
+    refused = check(settings, "salesforce", _values(refresh_token="not-a-refresh-token"), BOB)
+    assert not refused.ok and "oauth2/token (refresh) answered 400" in refused.detail
