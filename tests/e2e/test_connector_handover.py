@@ -16,6 +16,7 @@ from tests.e2e.browser import browser_page, needs_chromium
 from tests.e2e.handover_case import Case, Person, custody, new_case, thread_text
 from tests.handover_serving import Handovers, served_handovers
 from tests.harness import RunningGateway
+from tests.integration.test_suspend import cmdline, descendants, wait_for
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 __all__ = ["served_handovers"]
@@ -38,9 +39,17 @@ def _assert_handed_over(case: Case, openbao: OpenBaoDevServer, token: str) -> No
     assert vault.read_current(case.token_path).values["api_access_token"].get_secret_value() == token
 
 
+def _no_flow_process(served: Handovers) -> None:
+    """While a step waits, the run is suspended and no process runs it (the runner starts `prefect.engine` per run)."""
+    pid = served.server.proc.pid
+    wait_for("the flow's process to exit", lambda: not [p for p in descendants(pid) if "prefect.engine" in cmdline(p)])
+
+
 def _play(person: Person, case: Case, *, wrong_first: bool = False) -> str:
     """The guide's five steps in chromium; with *wrong_first*, step 3 is done as bob (still logged in as himself)."""
     links = person.wait("sf-logout")
+    assert person.served.state(person.run_id)["name"] == "Suspended"
+    _no_flow_process(person.served)  # type: ignore[arg-type]
     if not wrong_first:
         person.log_out_of_salesforce(links)
     person.done()
