@@ -144,8 +144,11 @@ def test_failed_verification_promotes_nothing_and_says_where_each_side_is(
     finally:
         served.cancel_if_paused(run_id)
     assert final["type"] == "FAILED" and "VerificationFailed" in final["message"], final
-    state = custody(openbao).describe(case.token_path)
+    vault = custody(openbao)
+    state = vault.describe(case.token_path)
     assert state.current_version is None and state.pending_version == 1  # promoted nothing
+    slip = vault.read_version(case.token_path, 1).values["api_access_token"].get_secret_value()
+    assert slip == "sfj-a-slip-of-the-clipboard"  # what was pasted, and the reason the check failed
     assert case.tokens(case.leaver_id) == 1 and case.tokens(case.successor_id) == 1
     stopped = [m for m in thread_text(sandbox).split('"ts"') if "Stopped" in m and case.successor in m]
     assert stopped, "no stop message in the thread"
