@@ -171,9 +171,11 @@ def test_deposited_tokens_are_in_vault_and_nowhere_in_prefect_logs_or_slack(
     haystacks["slack"] = json.dumps([slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")],
                                     default=str).encode()  # fmt: skip
     with prefect_http(prefect_server.api_url) as http:
-        artifacts = http.post("artifacts/filter", json={"limit": 200}).json()
+        artifacts = http.post("artifacts/filter", json={"limit": 200, "sort": "CREATED_DESC"}).json()
+        reports = http.post("artifacts/filter", json={"artifacts": {"key": {"any_": [
+            "salesforce-jira-connector-report"]}}, "limit": 50}).json()  # fmt: skip
         logs = http.post("logs/filter", json={"limit": 200, "sort": "TIMESTAMP_DESC"}).json()
-    haystacks["artifacts"] = json.dumps(artifacts).encode()
+    haystacks["artifacts"] = json.dumps([*artifacts, *reports]).encode()
     haystacks["logs"] = json.dumps(logs).encode()
     assert haystacks[str(home / "prefect.db")] and b"salesforce-jira-connector-report" in haystacks["artifacts"]
     for canary in CANARIES:
