@@ -109,7 +109,7 @@ def test_crash_at_every_task_boundary_and_while_waiting(
     assert final["type"] == "COMPLETED", (final, served.server.output()[-4000:])
     points = served.crash_file.with_suffix(".log").read_text().split()
     assert len(points) == crashes and len(set(points)) == crashes
-    names = {p.split("#")[0] for p in points}
+    names = {p.split(":")[1].split("#")[0] for p in points}
     assert {"no_other_handover", "check_users", "check_connected_app", "check_permission_sets", "check_tokens",
             "current_version", "api_token_state", "who_authorised", "revoke_leaver_tokens", "authorizations",
             "promote_api_token"} <= names, points  # fmt: skip
@@ -173,7 +173,7 @@ def test_intercom_crash_at_every_task_boundary_and_while_waiting(
     final = served.state(run_id)
     assert final["type"] == "COMPLETED", (final, served.server.output()[-4000:])
     points = set(log.read_text().split()) - before
-    assert {p.split("#")[0] for p in points} >= {"no_other_handover", "find_account", "ensure_account",
+    assert {p.split(":")[1].split("#")[0] for p in points} >= {"no_other_handover", "find_account", "ensure_account",
                                                  "ensure_groups", "check_permissions"}, points  # fmt: skip
     assert steps == ["jira-logout", "intercom-uninstall", "intercom-reinstall", "intercom-app-info"]
     accounts = [u for u in site(sandbox.world).users.values() if u.email == email]
