@@ -90,7 +90,7 @@ def scheduled_for(person: str, *, not_by: str = "") -> dict[str, str]:
         runs = _runs(client, [leaver_tag(person)], [StateType.SCHEDULED])
     found: dict[str, str] = {}
     for run in runs:
-        if not_by and (run.idempotency_key or "").endswith(f":{not_by}"):
+        if not_by and not_by in (run.idempotency_key or ""):
             continue
         ident = next((t.split(":", 1)[1] for t in run.tags if t.startswith("baton-integration:")), None)
         if ident:
