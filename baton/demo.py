@@ -110,7 +110,9 @@ def main(
         False, "--interactive", help="Print each step's links and wait for you to act (default: the demo acts)."
     ),
     state_dir: Path = typer.Option(Path("var/demo"), help="Where the Prefect database and the logs live."),
-    fresh: bool = typer.Option(False, help="Start from an empty Prefect database."),
+    fresh: bool = typer.Option(
+        True, help="Start from an empty Prefect database (the sandbox and OpenBao start empty anyway)."
+    ),
     prefect_port: int = typer.Option(4200, help="Port of the Prefect server (UI and API); 0 picks a free one."),
     gateway_port: int = typer.Option(8700, help="Port of Baton's gateway; 0 picks a free one."),
     timeout: float = typer.Option(1500, help="Give up (and stop everything) after this many seconds."),
@@ -118,8 +120,8 @@ def main(
 ) -> None:
     """Offboard alice@ across her four integrations, playing the people (or, --interactive, waiting for you)."""
     began = time.monotonic()
-    if fresh and state_dir.exists():
-        shutil.rmtree(state_dir)
+    if fresh and (state_dir / "prefect").exists():
+        shutil.rmtree(state_dir / "prefect")
     state_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupt)
     stack, good = Stack(), False
