@@ -71,6 +71,10 @@ class ConnectorHandoverRequest(BaseModel):
         "", description="Vault path of the successor's password (shown once); default: "
         "baton/integrations/salesforce-<successor>/password, where create-salesforce-integration-user puts it",
     )  # fmt: skip
+    grant_app_through: str = Field(
+        "", description="when the connector's app admits only admin-approved users and no permission set of the "
+        "successor grants it: the successor's permission set (API name) through which Baton may grant it",
+    )  # fmt: skip
     waits: Waits = Field(default_factory=Waits)
 
     @model_validator(mode="after")
@@ -137,7 +141,7 @@ class _Run:
         no_other_handover(FLOW_NAME, req.integration_id, self.run_id)
         users = cn.check_users(str(req.successor), str(req.leaver))
         self.leaver_id, self.successor_id = users["leaver_id"], users["successor_id"]
-        app = cn.check_connected_app(self.app, self.successor_id)
+        app = cn.check_connected_app(self.app, self.successor_id, req.grant_app_through)
         sets = cn.check_permission_sets(self.successor_id, self.leaver_id, req.permission_sets, app["app_id"])
         tokens = cn.check_tokens(self.app, self.leaver_id, self.successor_id)
         self.password_version = current_version(req.password_path)

@@ -68,7 +68,7 @@ def check_users(successor: str, leaver: str) -> dict[str, str]:
             f"successor: the Salesforce user {successor} is inactive; activate it (Setup > Users > Edit > Active) "
             "or choose another successor"
         )
-    if not profile.get("PermissionsApiEnabled"):
+    if not profile.get("PermissionsApiEnabled") and not _api_enabled_by_permission_set(str(found["Id"])):
         raise PreflightRefused(
             f"successor: the profile {profile.get('Name', '?')!r} of {successor} does not have API Enabled; the "
             "connector calls Salesforce's API as this user. Enable it on the profile (or give the user another "
@@ -82,6 +82,14 @@ def check_users(successor: str, leaver: str) -> dict[str, str]:
             f"successor: {successor} is the leaver; the connector must move to a dedicated integration user"
         )
     return {"successor_id": str(found["Id"]), "leaver_id": str(old["Id"])}
+
+
+def _api_enabled_by_permission_set(user_id: str) -> bool:
+    rows = _sf().query(
+        "SELECT PermissionSet.PermissionsApiEnabled FROM PermissionSetAssignment "
+        f"WHERE AssigneeId = {soql_quote(user_id)}"
+    )
+    return any((r.get("PermissionSet") or {}).get("PermissionsApiEnabled") for r in rows)
 
 
 def _profile_sets(user_id: str) -> dict[str, str]:
@@ -128,7 +136,7 @@ def check_permission_sets(successor_id: str, leaver_id: str, named: list[str], a
 
 
 @task(**PERSIST)
-def check_connected_app(app_name: str, successor_id: str) -> dict[str, Any]:
+def check_connected_app(app_name: str, successor_id: str, grant_through: str = "") -> dict[str, Any]:
     """The connector's connected app is installed in the org (a ConnectedApplication row) and the successor may
     authorise it: with "Admin approved users are pre-authorized", a permission set of the successor must grant it
     (SetupEntityAccess). ``{"app_id", "admin_approved_only", "granted_by"}``."""
@@ -149,6 +157,8 @@ def check_connected_app(app_name: str, successor_id: str) -> dict[str, Any]:
         grants = _granting(app_id)
         held = _assigned(successor_id) | _profile_sets(successor_id)
         granted = next((name for pid, name in held.items() if any(same_id(pid, g) for g in grants)), "")
+        if not granted and grant_through:
+            granted = _grant(app_id, successor_id, grant_through)
         if not granted:
             raise PreflightRefused(
                 f'successor: {app_name!r} allows only admin-approved users ("Admin approved users are '
@@ -156,6 +166,22 @@ def check_connected_app(app_name: str, successor_id: str) -> dict[str, Any]:
                 "permission sets (Setup > Permission Sets > Assigned Connected Apps), then start again"
             )
     return {"app_id": app_id, "admin_approved_only": admin_only, "granted_by": granted}
+
+
+def _grant(app_id: str, successor_id: str, permission_set: str) -> str:
+    """Grant the app through *permission_set* (which the successor must hold): a SetupEntityAccess row, unless
+    there is one. The request asked for this change (``grant_app_through``)."""
+    held = {name: pid for pid, name in _assigned(successor_id).items()}
+    if permission_set not in held:
+        raise PreflightRefused(
+            f"grant_app_through: the successor does not hold the permission set {permission_set!r}; assign it first "
+            "or name one it holds"
+        )
+    ps_id = held[permission_set]
+    if not any(same_id(g, ps_id) for g in _granting(app_id)):
+        _sf().create("SetupEntityAccess", {"ParentId": ps_id, "SetupEntityId": app_id})
+        get_run_logger().info("granted the connected app %s through permission set %s", app_id, permission_set)
+    return f"{permission_set} (granted by Baton, as asked)"
 
 
 def _tokens(app_name: str) -> list[dict[str, Any]]:
@@ -182,6 +208,12 @@ def _authorizations(app_name: str, leaver_id: str, successor_id: str) -> dict[st
 def check_tokens(app_name: str, leaver_id: str, successor_id: str) -> dict[str, Any]:
     """Who has authorised the connector's app (OauthToken). The connection must exist (authorised by the leaver,
     or already by the successor: a handover half done), and the successor must hold fewer than 5 tokens for it."""
+    sees_all = _sf().one("SELECT PermissionsCustomizeApplication FROM UserPermissionAccess")
+    if sees_all is not None and not sees_all.get("PermissionsCustomizeApplication"):
+        raise PreflightRefused(
+            "Baton's Salesforce user lacks Customize Application, so Salesforce shows it only its own OAuth tokens "
+            "and it cannot tell who authorised the connector; give it that permission (profile or permission set)"
+        )
     found = _authorizations(app_name, leaver_id, successor_id)
     if found["successor"] >= MAX_TOKENS_PER_APP:
         raise PreflightRefused(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,15 @@ class Handovers(Served):
                                json={"parameters": parameters})  # fmt: skip
         assert reply.status_code == 201, reply.text
         return str(reply.json()["id"])
+
+    def wait_final(self, run_id: str) -> dict[str, Any]:
+        """As Served's, with room for a busy machine (a run's processes start slowly under load)."""
+        final: dict[str, Any] = wait_for(
+            "the run to finish",
+            lambda: (s := self.state(run_id))["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and s,
+            timeout=120, every=0.2,
+        )  # fmt: skip
+        return final
 
     def reschedule(self, run_id: str) -> None:
         """Start a crashed run again (same run: its persisted task results come back Cached)."""

@@ -153,3 +153,23 @@ def test_a_second_handover_of_the_same_integration_is_refused_with_the_first_run
         assert "Suspended" in message
     finally:
         served_handovers.cancel_if_paused(first)
+
+
+def test_admin_approved_app_is_granted_through_the_named_permission_set(
+    served_handovers: Handovers, gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer
+) -> None:
+    """grant_app_through: Baton grants the app through a permission set the successor holds (SetupEntityAccess,
+    looked up first), and the handover goes on to its first human step."""
+    case = new_case(sandbox, openbao, "cloud")
+    org = org_of(sandbox.world)
+    with _app(sandbox, case.app, admin_approved_only=True):
+        app = org.connected_app(case.app)
+        ps = org.store.first("PermissionSet", Name="Jira_Connector_Access")
+        assert app is not None and ps is not None
+        run_id = served_handovers.start_of(CONNECTOR, request=case.request(grant_app_through="Jira_Connector_Access"))
+        try:
+            served_handovers.wait_suspended(run_id, "sf-logout")
+        finally:
+            served_handovers.cancel_if_paused(run_id)
+        grants = [g for g in org.store.find("SetupEntityAccess", SetupEntityId=app.id) if g["ParentId"] == ps["Id"]]
+        assert len(grants) == 1
