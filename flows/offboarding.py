@@ -16,6 +16,7 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 
 from flows.catalog import Catalog, load_catalog
 from flows.discovery import Discovery, reconcile
@@ -105,6 +106,9 @@ def _run(req: OffboardRequest, catalog: Catalog, report: Report, ts: str | None,
     items = make_plan(settings.catalog_path, req.person, _iso(leave_at), margin)
     text = render_plan(req.person, items, _extra(found), tz)
     report.add(STEPS["plan"], f"{len(items)} handover(s)")
+    create_markdown_artifact(
+        key="offboarding-plan", markdown=f"# Plan\n\n{text}\n\n{found.markdown()}", description=f"Offboard {req.person}"
+    )  # the whole plan, also when Slack's message must be cut short
     answer = human_step(
         "approve-offboarding", title=f"Approve the offboarding plan for {req.person}", kind="approval",
         instruction=text + "\n\nApprove to start (or schedule) every handover above; Reject changes nothing.",

@@ -7,10 +7,12 @@ approval is a signed Slack click by bob (carol asked: she may not approve).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,11 +21,15 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 import yaml
 
-from baton.devstack import PrefectServer
+from baton.devstack import PrefectServer, free_port
+from baton.stackenv import settings_from
+from clients.factory import custody_from, slack_from
 from clients.prefect_api import prefect_http
-from gateway.offboarding import offboarding_parameters
+from gateway.app import build, create_app
+from sandbox.okta import OktaEventHook
 from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
@@ -82,6 +88,29 @@ def alice_unfrozen(sandbox: Sandbox) -> Iterator[None]:
         login = org.store.first("UserLogin", UserId=user["Id"])
         assert login is not None
         login["IsFrozen"] = False
+
+
+@contextlib.contextmanager
+def hook_gateway(env: dict[str, str]) -> Iterator[str]:
+    """A second gateway, in this process, whose hooks start *env*'s BATON_OFFBOARDING_DEPLOYMENT."""
+    settings = settings_from(env)
+    app = create_app(build(settings, custody_from(settings), slack_from(settings)))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(url + "/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def frozen(sandbox: Sandbox) -> bool:
@@ -165,6 +194,9 @@ def test_every_handover_verified_then_alice_is_frozen(
     with prefect_http(prefect_server.api_url) as http:
         artifact = http.get("artifacts/offboarding-summary/latest").json()
     assert artifact["flow_run_id"] == run_id and all(ident in artifact["data"] for ident in IDS)
+    with prefect_http(prefect_server.api_url) as http:
+        planned = http.get("artifacts/offboarding-plan/latest").json()
+    assert planned["flow_run_id"] == run_id and "alice@acme.example -> jotform-api@acme.example" in planned["data"]
     thread = json.dumps(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)[-3:])
     assert "every handover verified" in thread
 
@@ -314,22 +346,22 @@ def test_a_bad_catalog_is_refused_naming_the_entry_and_field_before_anything_run
     assert not frozen(sandbox)
 
 
-def test_as_a_deployment_the_approval_suspends_and_the_run_finishes_after_it(
+def test_an_okta_deactivate_offboards_alice_through_the_deployment(
     sandbox: Sandbox, baton_env: dict[str, str], prefect_server: PrefectServer, gateway: RunningGateway,
     standins: None, alice_unfrozen: None,
 ) -> None:  # fmt: skip
-    """The production path: a run of the offboard-person deployment created as the hooks create it; the
-    approval suspends it (no process waits), the click resumes it on a new process, and it finishes."""
+    """The production path: Okta (the stand-in) delivers user.lifecycle.deactivate to a gateway whose hook starts
+    the real offboard-person deployment; the approval suspends the run (no process waits), the click resumes
+    it on a new process, every handover is verified and alice is frozen."""
     api = prefect_server.api_url
-    event_id = f"okta-{uuid.uuid4()}"
     began = time.time()
-    with prefect_http(api) as http:
-        deployment = http.get("deployments/name/offboard-person/test").json()
-        created = http.post(
-            f"deployments/{deployment['id']}/create_flow_run",
-            json={"parameters": offboarding_parameters(ALICE, "carol@acme.example", event_id),
-                  "idempotency_key": event_id, "tags": ["offboarding"]},
-        ).json()  # fmt: skip
+    with hook_gateway({**baton_env, "BATON_OFFBOARDING_DEPLOYMENT": "offboard-person/test"}) as url:
+        okta = OktaEventHook(uri=url + "/hooks/okta", auth_value=baton_env["BATON_OKTA_HOOK_SECRET"])
+        assert okta.verify()
+        event, reply = okta.deactivate(ALICE, actor="carol@acme.example")  # carol deactivated alice in Okta
+        assert reply.status_code == 200, reply.text
+        created = {"id": reply.json()["started"][0]["flow_run_id"]}
+        assert okta.deliver(event).json()["started"][0]["flow_run_id"] == created["id"]  # a redelivery: same run
     waiting = wait_paused(api, "offboard-person", key="approve-offboarding", timeout=180)
     assert waiting["id"] == created["id"] and waiting["state"]["name"] == "Suspended"
 
