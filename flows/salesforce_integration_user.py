@@ -145,6 +145,7 @@ def create_salesforce_integration_user(request: IntegrationUserRequest, plan: bo
 
 
 def _run(req: IntegrationUserRequest, report: Report, thread_ts: str | None, run_id: str) -> dict[str, Any]:
+    app = sfj.jwt_app() if req.credential_mode == "jwt" else ""  # a missing setting stops the run before any change
     existing = sf.find_user(req.username)
     report.add(STEPS["lookup"], f"found {existing}" if existing else "not there yet")
     licence_info = sf.check_licence(req.profile, req.licence)
@@ -173,7 +174,7 @@ def _run(req: IntegrationUserRequest, report: Report, thread_ts: str | None, run
         if restricted is not None:
             return _finish(report, thread_ts, run_id, restricted)
     if req.credential_mode == "jwt":
-        return _jwt(req, report, thread_ts, run_id, user_id, password)
+        return _jwt(req, app, report, thread_ts, run_id, user_id, password)
     return _credential(req, report, thread_ts, run_id, user_id, password)
 
 
@@ -197,10 +198,10 @@ def _restrict(req: IntegrationUserRequest, report: Report, thread_ts: str | None
 
 
 def _jwt(
-    req: IntegrationUserRequest, report: Report, thread_ts: str | None, run_id: str, user_id: str, password: Any
-) -> dict[str, Any]:
+    req: IntegrationUserRequest, app: str, report: Report, thread_ts: str | None, run_id: str, user_id: str,
+    password: Any,
+) -> dict[str, Any]:  # fmt: skip
     """The JWT bearer flow: no person. Key pair for the app (staged), the user pre-authorized, a grant as the user."""
-    app = sfj.jwt_app()
     path = sfj.key_path(app)
     key = sfj.ensure_jwt_key(app, path, run_id)
     report.add(
