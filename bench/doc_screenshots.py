@@ -31,12 +31,20 @@ def _slack(page: Any, running: Running, text: str, out: Path) -> None:
     page.screenshot(path=str(out))
 
 
-def _prefect(page: Any, running: Running, run_id: str, out: Path) -> None:
+def _prefect(page: Any, running: Running, run_id: str, out: Path, form: Path | None = None) -> None:
+    """The run's page once its log says what it waits for; with *form*, also its Resume form."""
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{running.prefect.ui_url}/runs/flow-run/{run_id}")
     page.get_by_text("Suspended").first.wait_for(timeout=60_000)
-    time.sleep(2)  # the run's graph and logs fill in
+    page.get_by_text("waiting for a person").first.wait_for(timeout=90_000)
+    time.sleep(1)
     page.screenshot(path=str(out))
+    if form is not None:
+        page.get_by_role("button", name="Resume").first.click()
+        page.get_by_role("dialog").wait_for(timeout=30_000)
+        time.sleep(1)
+        page.screenshot(path=str(form))
+        page.keyboard.press("Escape")
 
 
 def main() -> None:
@@ -70,8 +78,14 @@ def main() -> None:
             child, _ = wait_for("a handover's first step", first_step, timeout=400)
             print(f"first handover step waiting after {time.monotonic() - began:.0f} s")
             _slack(page, running, "1. Logout from Salesforce", args.out / "slack-step.png")
-            _prefect(page, running, child, args.out / "prefect-ui-step.png")
-        for name in ("slack-approval", "prefect-ui-approval", "slack-step", "prefect-ui-step"):
+            _prefect(page, running, child, args.out / "prefect-ui-step.png", args.out / "prefect-ui-resume-form.png")
+        for name in (
+            "slack-approval",
+            "prefect-ui-approval",
+            "slack-step",
+            "prefect-ui-step",
+            "prefect-ui-resume-form",
+        ):
             print(f"wrote {args.out / name}.png")
     finally:
         stack.stop(print)
