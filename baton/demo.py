@@ -104,7 +104,7 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops everything as Ctrl-C does
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     interactive: bool = typer.Option(
         False, "--interactive", help="Print each step's links and wait for you to act (default: the demo acts)."
@@ -115,7 +115,9 @@ def main(
     ),
     prefect_port: int = typer.Option(4200, help="Port of the Prefect server (UI and API); 0 picks a free one."),
     gateway_port: int = typer.Option(8700, help="Port of Baton's gateway; 0 picks a free one."),
-    timeout: float = typer.Option(1500, help="Give up (and stop everything) after this many seconds."),
+    timeout: float = typer.Option(
+        1500, help="Give up (and stop everything) after this many seconds; with --interactive, a day."
+    ),
     headed: bool = typer.Option(False, help="Show the browser window (needs a display)."),
 ) -> None:
     """Offboard alice@ across her four integrations, playing the people (or, --interactive, waiting for you)."""
@@ -136,7 +138,10 @@ def main(
             browser = None if interactive else browsing.enter_context(pages.chromium(headed=headed))
             pilot = Autopilot(running.sandbox, running.prefect.api_url, run_id, typer.echo, act=not interactive,
                               browser=browser, began=began)  # fmt: skip
-            final = pilot.run(timeout=timeout)
+            if interactive:
+                typer.echo("         act as bob@ in the Slack stand-in and on the pages each step links to (sandbox "
+                           "logins: docs/operators.md); Ctrl-C stops everything")  # fmt: skip
+            final = pilot.run(timeout=86400 if interactive else timeout)
         good = summary(running, run_id, final, began)
     except KeyboardInterrupt:
         typer.echo("interrupted.")
