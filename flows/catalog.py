@@ -41,7 +41,7 @@ HANDOVER_FLOWS: dict[str, tuple[str, ...]] = {
     "create-salesforce-integration-user": (),
 }
 # Keys Baton fills in itself; a catalog may not set them in ``parameters``.
-RESERVED_PARAMETERS = ("integration_id", "requested_by")
+RESERVED_PARAMETERS = ("integration_id", "requested_by", "variant")
 
 
 class CatalogError(BatonError):
@@ -114,8 +114,10 @@ class Integration(BaseModel):
         return self.integration_user.lower() == person.lower()
 
     def request(self, requested_by: str) -> dict[str, Any]:
-        """The handover flow's ``request``: the catalog's parameters plus who asks and which integration."""
-        return {**self.parameters, "integration_id": self.id, "requested_by": requested_by}
+        """The handover flow's ``request``: the catalog's parameters plus who asks, which integration and (for a
+        flow with variants) which variant."""
+        variant = {"variant": self.variant} if self.variant else {}
+        return {**self.parameters, **variant, "integration_id": self.id, "requested_by": requested_by}
 
     def target(self) -> str:
         """``<flow name>/<deployment name>``: by default the flow's own deployment (prefect.yaml names each

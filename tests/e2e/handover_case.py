@@ -173,3 +173,28 @@ class Person:
 
     def save_in_salesforce(self, links: dict[str, str], token: str) -> None:
         pages.save_in_salesforce(self.page, links, token)
+
+
+def intercom_step(person: Person, key: str, links: dict[str, str], email: str, password: str) -> None:
+    """One of change-intercom-app-user's human steps, done in chromium as the guide says (then Done in Slack)."""
+    page, sandbox = person.page, person.sandbox
+    if key == "jira-logout":
+        page.goto(links["Jira: log out"])
+    elif key == "intercom-uninstall":
+        pages.intercom_uninstall(page, links)
+    elif key == "intercom-reinstall":
+        assert pages.accept_invitation(page, sandbox.urls["admin"], email, password), "no invitation in the mailbox"
+        pages.intercom_reinstall(page, links)  # Jira's consent, as the new user (logged in through the invitation)
+    elif key == "intercom-app-info":
+        assert email in pages.intercom_app_user(page, links)
+    else:
+        raise AssertionError(f"unexpected step {key}")
+    person.done()
+
+
+def sign_in_as_bob(person: Person) -> None:
+    """Bob is logged in to Jira and Intercom to start with."""
+    page, urls = person.page, person.sandbox.urls
+    page.goto(urls["jira"] + "/login")
+    person.jira_login_if_asked()
+    pages.intercom_sign_in(page, urls["intercom"])

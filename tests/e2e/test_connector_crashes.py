@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
 
 from baton.devstack import OpenBaoDevServer
+from sandbox.intercom.state import app_user
+from sandbox.jira.state import site
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.e2e.browser import browser_page, needs_chromium
-from tests.e2e.handover_case import Case, Person, custody, new_case, step_message
-from tests.handover_serving import CONNECTOR, Handovers, served_handovers
+from tests.e2e.handover_case import Case, Person, custody, intercom_step, new_case, sign_in_as_bob, step_message
+from tests.handover_serving import CONNECTOR, INTERCOM, Handovers, served_handovers
 from tests.harness import FlowProcess, RunningGateway
 from tests.integration.test_suspend import stop, wait_for
 
@@ -106,7 +109,7 @@ def test_crash_at_every_task_boundary_and_while_waiting(
     assert final["type"] == "COMPLETED", (final, served.server.output()[-4000:])
     points = served.crash_file.with_suffix(".log").read_text().split()
     assert len(points) == crashes and len(set(points)) == crashes
-    names = {p.split("#")[0] for p in points}
+    names = {p.split(":")[1].split("#")[0] for p in points}
     assert {"no_other_handover", "check_users", "check_connected_app", "check_permission_sets", "check_tokens",
             "current_version", "api_token_state", "who_authorised", "revoke_leaver_tokens", "authorizations",
             "promote_api_token"} <= names, points  # fmt: skip
@@ -123,3 +126,57 @@ def test_crash_at_every_task_boundary_and_while_waiting(
     for key in STEPS:
         assert sum(run_id in m and f'\\"key\\": \\"{key}\\"' in m for m in messages) == 1, key
     assert sum("disconnected window:" in m and case.successor in m for m in messages) == 1
+
+
+def test_intercom_crash_at_every_task_boundary_and_while_waiting(
+    served_handovers: Handovers, baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox,
+) -> None:  # fmt: skip
+    """change-intercom-app-user the same way: one Jira account, one invitation, each step asked once, the app user
+    the new account."""
+    served = served_handovers
+    env = {**baton_env, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "BATON_TEST_CRASH_FILE": str(served.crash_file)}
+    tag = uuid.uuid4().hex[:6]
+    email = f"intercom-app.{tag}@acme.example"
+    current = app_user(sandbox.world)
+    request = {"integration_id": f"intercom-{tag}", "leaver": current["email"] if current else "alice@acme.example",
+               "successor": email, "projects": [10000], "intercom_workspace": "acmesupport1",
+               "requested_by": "bob@acme.example"}  # fmt: skip
+    served.crash_file.write_text("armed")
+    log = served.crash_file.with_suffix(".log")
+    before = set(log.read_text().split()) if log.exists() else set()
+    run_id = served.start_of(INTERCOM, request=request)
+    answered: set[str] = set()
+    crashes, steps = 0, []
+    try:
+        with browser_page() as page:
+            person = Person(sandbox, served, page, run_id)
+            sign_in_as_bob(person)
+            while True:
+                what, key = _next(served, run_id, answered)
+                if what == "crashed":
+                    crashes += 1
+                    assert crashes < 30
+                    served.reschedule(run_id)
+                elif what == "waiting":
+                    _restart_runner(served, env)
+                    answered.add(key)
+                    steps.append(key)
+                    person.message = step_message(sandbox, run_id, key)
+                    from tests.e2e.handover_case import links
+
+                    intercom_step(person, key, links(person.message), email, f"Intercom-{tag}-pw")
+                else:
+                    break
+    finally:
+        served.crash_file.unlink(missing_ok=True)
+        served.cancel_if_paused(run_id)
+    final = served.state(run_id)
+    assert final["type"] == "COMPLETED", (final, served.server.output()[-4000:])
+    points = set(log.read_text().split()) - before
+    assert {p.split(":")[1].split("#")[0] for p in points} >= {"no_other_handover", "find_account", "ensure_account",
+                                                 "ensure_groups", "check_permissions"}, points  # fmt: skip
+    assert steps == ["jira-logout", "intercom-uninstall", "intercom-reinstall", "intercom-app-info"]
+    accounts = [u for u in site(sandbox.world).users.values() if u.email == email]
+    assert len(accounts) == 1 and "jira-software-users" in accounts[0].groups
+    assert len(sandbox.world.mails_for(email)) == 1  # invited once
+    assert app_user(sandbox.world)["email"] == email  # type: ignore[index]

@@ -16,6 +16,7 @@ from tests.e2e.browser import browser_page, needs_chromium
 from tests.e2e.handover_case import Case, Person, custody, new_case, thread_text
 from tests.handover_serving import Handovers, served_handovers
 from tests.harness import RunningGateway
+from tests.integration.test_suspend import cmdline, descendants, wait_for
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 __all__ = ["served_handovers"]
@@ -38,9 +39,17 @@ def _assert_handed_over(case: Case, openbao: OpenBaoDevServer, token: str) -> No
     assert vault.read_current(case.token_path).values["api_access_token"].get_secret_value() == token
 
 
+def _no_flow_process(served: Handovers) -> None:
+    """While a step waits, the run is suspended and no process runs it (the runner starts `prefect.engine` per run)."""
+    pid = served.server.proc.pid
+    wait_for("the flow's process to exit", lambda: not [p for p in descendants(pid) if "prefect.engine" in cmdline(p)])
+
+
 def _play(person: Person, case: Case, *, wrong_first: bool = False) -> str:
     """The guide's five steps in chromium; with *wrong_first*, step 3 is done as bob (still logged in as himself)."""
     links = person.wait("sf-logout")
+    assert person.served.state(person.run_id)["name"] == "Suspended"
+    _no_flow_process(person.served)  # type: ignore[arg-type]
     if not wrong_first:
         person.log_out_of_salesforce(links)
     person.done()
@@ -135,8 +144,11 @@ def test_failed_verification_promotes_nothing_and_says_where_each_side_is(
     finally:
         served.cancel_if_paused(run_id)
     assert final["type"] == "FAILED" and "VerificationFailed" in final["message"], final
-    state = custody(openbao).describe(case.token_path)
+    vault = custody(openbao)
+    state = vault.describe(case.token_path)
     assert state.current_version is None and state.pending_version == 1  # promoted nothing
+    slip = vault.read_version(case.token_path, 1).values["api_access_token"].get_secret_value()
+    assert slip == "sfj-a-slip-of-the-clipboard"  # what was pasted, and the reason the check failed
     assert case.tokens(case.leaver_id) == 1 and case.tokens(case.successor_id) == 1
     stopped = [m for m in thread_text(sandbox).split('"ts"') if "Stopped" in m and case.successor in m]
     assert stopped, "no stop message in the thread"
@@ -159,9 +171,11 @@ def test_deposited_tokens_are_in_vault_and_nowhere_in_prefect_logs_or_slack(
     haystacks["slack"] = json.dumps([slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")],
                                     default=str).encode()  # fmt: skip
     with prefect_http(prefect_server.api_url) as http:
-        artifacts = http.post("artifacts/filter", json={"limit": 200}).json()
+        artifacts = http.post("artifacts/filter", json={"limit": 200, "sort": "CREATED_DESC"}).json()
+        reports = http.post("artifacts/filter", json={"artifacts": {"key": {"any_": [
+            "salesforce-jira-connector-report"]}}, "limit": 50}).json()  # fmt: skip
         logs = http.post("logs/filter", json={"limit": 200, "sort": "TIMESTAMP_DESC"}).json()
-    haystacks["artifacts"] = json.dumps(artifacts).encode()
+    haystacks["artifacts"] = json.dumps([*artifacts, *reports]).encode()
     haystacks["logs"] = json.dumps(logs).encode()
     assert haystacks[str(home / "prefect.db")] and b"salesforce-jira-connector-report" in haystacks["artifacts"]
     for canary in CANARIES:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import Task, serve
+from prefect.context import FlowRunContext
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.intercom_app_user import change_intercom_app_user
@@ -42,7 +43,9 @@ def _hook(task: Any, task_run: Any, state: Any) -> None:
     crash_file = Path(os.environ["BATON_TEST_CRASH_FILE"])
     if not crash_file.exists():
         return
-    point = f"{task.name}#{EXECUTED[task.name]}"
+    ctx = FlowRunContext.get()
+    flow = ctx.flow.name if ctx and ctx.flow else ""
+    point = f"{flow}:{task.name}#{EXECUTED[task.name]}"
     log = crash_file.with_suffix(".log")
     if point in (log.read_text().split() if log.exists() else []):
         return

@@ -38,7 +38,10 @@ def _refused(served: Handovers, sandbox: Sandbox, openbao: OpenBaoDevServer, cas
     nobody anything."""
     before = _snapshot(case)
     run_id = served.start_of(CONNECTOR, request=request)
-    final = served.wait_final(run_id)
+    try:
+        final = served.wait_final(run_id)
+    finally:
+        served.cancel_if_paused(run_id)
     assert final["type"] == "FAILED", final
     for text in (kind, *expected):
         assert text in final["message"], final["message"]
@@ -78,7 +81,12 @@ def _app(sandbox: Sandbox, name: str, **changes: Any) -> Iterator[None]:
 
 CASES: dict[str, tuple[dict[str, Any], Callable[[Case], None] | None, tuple[str, ...]]] = {
     "inactive": ({}, lambda c: _set_user(c, IsActive=False), ("is inactive", "activate it")),
-    "not-api-enabled": ({"successor_profile": "Minimum Access - Salesforce"}, None, ("does not have API Enabled",)),
+    # no API Enabled on its profile, nor on a permission set (Jira_Connector_Access has it in the scenario)
+    "not-api-enabled": (
+        {"successor_profile": "Minimum Access - Salesforce", "successor_permission_set": False},
+        None,
+        ("does not have API Enabled",),
+    ),
     "missing-permission-set": (
         {"successor_permission_set": False},
         None,

@@ -84,3 +84,21 @@ def test_minutes_between_and_waits() -> None:
     assert minutes_between("2026-12-02T05:00:00+00:00", "2026-12-02T05:07:30+00:00") == 7.5
     assert minutes_between("2026-12-02T05:00:00", "2026-12-02T04:00:00+00:00") == 0.0
     assert Waits(remind_every_minutes=1, escalate_after_minutes=2, deadline_minutes=3).policy().escalate_after == 120
+
+
+def test_the_shipped_catalog_starts_these_flows_with_requests_they_accept() -> None:
+    """offboard-person passes each catalog entry's ``request()`` to the flow's deployment: it must validate."""
+    from flows.catalog import load_catalog
+
+    catalog = load_catalog(Path(__file__).parents[2] / "deployments" / "catalog" / "alice-leaving.yaml")
+    models = {"rotate-salesforce-jira-connector": ConnectorHandoverRequest,
+              "change-intercom-app-user": IntercomAppUserRequest}  # fmt: skip
+    checked = 0
+    for entry in catalog.integrations:
+        if entry.flow in models:
+            req = validate(models[entry.flow], entry.request("bob@acme.example"))
+            assert req.integration_id == entry.id and str(req.successor) == entry.successor
+            checked += 1
+    assert checked == 3
+    server = next(e for e in catalog.integrations if e.variant == "server")
+    assert validate(ConnectorHandoverRequest, server.request("bob@acme.example")).variant == "server"
