@@ -159,7 +159,7 @@ def _run(req: IntegrationUserRequest, report: Report, thread_ts: str | None, run
             STEPS["profile"], f"{req.clone_profile_as} ({profile_id}), a clone of {req.profile}; differs: {changes}"
         )
     else:
-        profile_id = sf.ensure_profile(req.profile, None)
+        profile_id = sf.ensure_profile(req.profile)
         report.add(STEPS["profile"], f"{req.profile} ({profile_id}), API Enabled")
     role_id = sf.role_id(req.role_name) if req.role_name else None
     spec = sf.UserSpec(req.first_name, req.last_name, str(req.email), str(req.username), req.alias, profile_id, role_id)

@@ -84,28 +84,16 @@ def check_licence(profile_name: str, licence: str) -> dict[str, Any]:
 
 
 @task(**PERSIST)
-def ensure_profile(source_profile: str, clone_as: str | None) -> str:
-    """The profile the user gets, with API Enabled: *source_profile*, or a clone of it named *clone_as*."""
-    logger = get_run_logger()
+def ensure_profile(profile_name: str) -> str:
+    """The profile *profile_name*, with API Enabled set when it is off. (A clone is a Metadata API clone:
+    ``tasks.salesforce_metadata.clone_profile``.)"""
     sf = _sf()
-    name = clone_as or source_profile
-    row = sf.one(f"SELECT Id, PermissionsApiEnabled FROM Profile WHERE Name = {soql_quote(name)}")
-    if row is None and clone_as:
-        source = sf.one(f"SELECT Id, UserLicenseId FROM Profile WHERE Name = {soql_quote(source_profile)}")
-        if source is None:
-            raise MissingInOrg(
-                "profile", source_profile, [str(r["Name"]) for r in sf.query("SELECT Name FROM Profile")]
-            )
-        new_id = sf.create(
-            "Profile", {"Name": clone_as, "UserLicenseId": source["UserLicenseId"], "PermissionsApiEnabled": True}
-        )
-        logger.info("cloned profile %s as %s (%s)", source_profile, clone_as, new_id)
-        return new_id
+    row = sf.one(f"SELECT Id, PermissionsApiEnabled FROM Profile WHERE Name = {soql_quote(profile_name)}")
     if row is None:
-        raise MissingInOrg("profile", name, [str(r["Name"]) for r in sf.query("SELECT Name FROM Profile")])
+        raise MissingInOrg("profile", profile_name, [str(r["Name"]) for r in sf.query("SELECT Name FROM Profile")])
     if not row.get("PermissionsApiEnabled"):
         sf.update("Profile", str(row["Id"]), {"PermissionsApiEnabled": True})
-        logger.info("enabled API access on profile %s", name)
+        get_run_logger().info("enabled API access on profile %s", profile_name)
     return str(row["Id"])
 
 
