@@ -1,200 +1,158 @@
-"""``./run demo``: Baton's main job on the embedded stack, all on loopback.
+"""``./run demo``: Baton's main job, offboarding alice@ end to end, on the embedded stack (all on loopback).
 
-It starts a local Prefect server (SQLite), an OpenBao dev server set up for Baton, the sandbox's
-stand-ins (Salesforce, Jira, Intercom, Jotform, Slack), Baton's gateway, and a ``serve()`` process
-for Baton's deployments; then it starts a run of create-salesforce-integration-user and shows you
-where to act: the Slack stand-in's channel page (buttons work, as bob), the run in the Prefect UI.
-With ``--autopilot`` it plays the person itself and prints the report. Ctrl-C stops everything.
+It starts OpenBao, the sandbox's stand-ins with the sample scenario (alice@ is the integration user of four
+integrations and is leaving), a local Prefect server, Baton's gateway and ``python -m baton.serve``; sends the
+offboarding event for alice@ to the gateway's hook (signed as the hook expects, requested by carol@); and plays
+the people itself: bob@ approves the plan in the Slack stand-in, then does every handover's human steps in Debian
+chromium (Salesforce logins and consents, Jira's Revoke and Authorize, the API access token deposits, the
+Intercom reinstall and App info, the Jotform user's e-mail and authentication). It runs to the end on its own:
+every handover verified, alice frozen, a summary with where to look, exit 0; everything it started is stopped
+on success, failure or Ctrl-C. ``--interactive`` prints each step's links and waits for you instead.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import hashlib
+import hmac
+import json
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import hvac
+import httpx
 import typer
-import uvicorn
 
-from baton.autopilot import integration_user, wait_for
-from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
-from baton.stackenv import settings_from, stack_env
-from clients.factory import custody_from, slack_from
+from baton import autopilot_pages as pages
+from baton.autopilot import Autopilot
+from baton.demo_stack import CATALOG, Running, Stack
 from clients.prefect_api import prefect_http
-from core.settings import Settings
-from deployments.vault.setup import setup_vault
-from gateway.app import build, create_app
-from sandbox.server import Sandbox
-from sandbox.slack import state_of
+from flows.catalog import load_catalog
+from sandbox.connectors.jira_app import connector
+from sandbox.intercom.state import app_user
+from sandbox.jotform.state import account
+from sandbox.salesforce import org_of
 
-app = typer.Typer(add_completion=False, help=__doc__)
-DEPLOYMENT = "create-salesforce-integration-user/create-salesforce-integration-user"
-
-
-def _params(username: str) -> dict[str, Any]:
-    return {
-        "first_name": "Integration", "last_name": "User", "email": "it-integrations@acme.example",
-        "username": username, "alias": "integr", "profile": "Standard User", "clone_profile_as": "Integration API",
-        "role_name": "Integrations", "licence": "Salesforce",
-        # set by Metadata API and enforced at login: the demo's browser logs in from 127.0.0.1, every day
-        "login_ip_ranges": ["127.0.0.1-127.0.0.1", "203.0.113.10-203.0.113.20"],
-        "login_hours": [f"{day} 00:00-24:00" for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                                         "Saturday", "Sunday")],
-        "credential_mode": "oauth", "requested_by": "bob@acme.example",
-    }  # fmt: skip
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
+LEAVER, REQUESTER = "alice@acme.example", "carol@acme.example"
 
 
-def _port(wanted: int, what: str) -> int:
-    """*wanted* if it is free on loopback, else a free one (and say so); 0 always picks a free one."""
-    if wanted:
-        try:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", wanted))
-            return wanted
-        except OSError:
-            typer.echo(f"  port {wanted} is taken; {what} takes a free port instead")
-    return free_port()
+def send_offboarding_event(running: Running, event_id: str) -> str:
+    """POST the identity provider's event to the gateway's hook, signed (X-Baton-Signature); the run id."""
+    body = json.dumps({"event_id": event_id, "type": "user.deactivated", "user": {"email": LEAVER},
+                       "requested_by": REQUESTER}).encode()  # fmt: skip
+    secret = running.env["BATON_GATEWAY_HOOK_SECRET"].encode()
+    signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    reply = httpx.post(f"{running.gateway_url}/hooks/offboarding", content=body, timeout=60,
+                       headers={"content-type": "application/json", "x-baton-signature": signature})  # fmt: skip
+    if reply.status_code != 202:
+        raise RuntimeError(f"the offboarding hook answered {reply.status_code}: {reply.text}")
+    return str(reply.json()["flow_run_id"])
 
 
-class Stack:
-    """Everything the demo starts, stopped in reverse order."""
-
-    def __init__(self) -> None:
-        self.parts: list[Any] = []
-
-    def add(self, part: Any) -> Any:
-        self.parts.append(part)
-        return part
-
-    def stop(self) -> None:
-        for part in reversed(self.parts):
-            try:
-                part.stop()
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
-                typer.echo(f"  (stopping {type(part).__name__}: {exc})")
-
-
-class _Gateway:
-    def __init__(self, settings: Settings, port: int) -> None:
-        gateway = create_app(build(settings, custody_from(settings), slack_from(settings)))
-        config = uvicorn.Config(gateway, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        wait_for("the gateway", lambda: self.server.started, timeout=20)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def vendor_checks(running: Running) -> list[tuple[bool, str]]:
+    """What the vendors' stand-ins say now (not what Baton reports): each handover's successor, alice frozen."""
+    world, checks = running.sandbox.world, []
+    with world.lock:
+        for entry in load_catalog(CATALOG).of(LEAVER):
+            params, want = entry.parameters, str(entry.successor)
+            if entry.flow == "rotate-salesforce-jira-connector":
+                conn = connector(world, str(entry.variant)).connections[str(params["connection_id"])]
+                now = f"{conn.status}, Salesforce user {conn.salesforce_username}"
+                ok = conn.status == "authorized" and conn.salesforce_username == want
+            elif entry.flow == "change-intercom-app-user":
+                user = app_user(world) or {}
+                now, ok = f"app user {user.get('email')}", user.get("email") == want
+            else:
+                sf = account(world).forms[str(params["form_id"])].salesforce
+                now, ok = f"{sf.status}, Salesforce user {sf.salesforce_username}", sf.salesforce_username == want
+            checks.append((ok, f"{entry.id}: {now} (successor {want})"))
+        org = org_of(world)
+        alice = org.user_by_username(LEAVER)
+        login = org.store.first("UserLogin", UserId=alice["Id"]) if alice else None
+        frozen = bool(login and login["IsFrozen"])
+        checks.append((frozen, f"{LEAVER} in Salesforce: UserLogin.IsFrozen = {str(frozen).lower()}"))
+    return checks
 
 
-class _Served:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "baton.serve"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+def summary(running: Running, run_id: str, final: dict[str, Any], began: float) -> bool:
+    with prefect_http(running.prefect.api_url) as http:
+        artifact = http.get("artifacts/offboarding-summary/latest")
+    typer.echo("")
+    typer.echo(f"offboarding run {run_id}: {final['type']} {final.get('message') or ''}".rstrip())
+    if artifact.status_code == 200 and artifact.json().get("flow_run_id") == run_id:
+        typer.echo(artifact.json()["data"])
+    checks = vendor_checks(running)
+    typer.echo("What the vendors say now:")
+    for ok, line in checks:
+        typer.echo(f"  {'ok ' if ok else 'NOT'} {line}")
+    good = final["type"] == "COMPLETED" and all(ok for ok, _ in checks)
+    typer.echo("")
+    typer.echo("Where to look:")
+    typer.echo(f"  Prefect UI, the offboarding run  {running.prefect.ui_url}/runs/flow-run/{run_id}")
+    typer.echo(f"  Prefect UI, every run            {running.prefect.ui_url}/runs")
+    typer.echo(f"  Slack stand-in, #it-handover     {running.slack_page}")
+    verdict = "every handover verified, alice frozen" if good else "NOT done (see above)"
+    typer.echo(f"demo: {verdict}; total {time.monotonic() - began:.0f} s")
+    return good
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops everything as Ctrl-C does
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
-    autopilot: bool = typer.Option(False, help="Play the person too, print the report, then stop."),
+    interactive: bool = typer.Option(
+        False, "--interactive", help="Print each step's links and wait for you to act (default: the demo acts)."
+    ),
     state_dir: Path = typer.Option(Path("var/demo"), help="Where the Prefect database and the logs live."),
-    fresh: bool = typer.Option(False, help="Start from an empty Prefect database."),
+    fresh: bool = typer.Option(
+        True, help="Start from an empty Prefect database (the sandbox and OpenBao start empty anyway)."
+    ),
     prefect_port: int = typer.Option(4200, help="Port of the Prefect server (UI and API); 0 picks a free one."),
     gateway_port: int = typer.Option(8700, help="Port of Baton's gateway; 0 picks a free one."),
-    exit_after: float = typer.Option(0, help="Stop by itself after this many seconds (0: until Ctrl-C)."),
+    timeout: float = typer.Option(
+        1500, help="Give up (and stop everything) after this many seconds; with --interactive, a day."
+    ),
+    headed: bool = typer.Option(False, help="Show the browser window (needs a display)."),
 ) -> None:
-    """Start the stack, start one rotation run, and show where to act (or act, with --autopilot)."""
-    if fresh and state_dir.exists():
-        shutil.rmtree(state_dir)
+    """Offboard alice@ across her four integrations, playing the people (or, --interactive, waiting for you)."""
+    began = time.monotonic()
+    if fresh and (state_dir / "prefect").exists():
+        shutil.rmtree(state_dir / "prefect")
     state_dir.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stack = Stack()
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack, good = Stack(), False
     try:
-        typer.echo("1/6 OpenBao dev server ...")
-        bao = stack.add(OpenBaoDevServer(state_dir / "openbao").start())
-        setup_vault(hvac.Client(url=bao.addr, token=bao.root_token))
-        typer.echo("2/6 the sandbox (Salesforce, Jira, Intercom, Jotform, Slack) ...")
-        sandbox = stack.add(Sandbox().start())
-        typer.echo("3/6 Prefect server (about 20 s on a fresh database) ...")
-        prefect = stack.add(PrefectServer(state_dir / "prefect", port=_port(prefect_port, "Prefect")).start())
-        slack = state_of(sandbox.world)
-        gateway_url = f"http://127.0.0.1:{_port(gateway_port, 'the gateway')}"
-        env = stack_env(
-            vault_addr=bao.addr, vault_token=bao.root_token, prefect=prefect, urls=sandbox.urls,
-            ca_file=sandbox.ca_file, slack_bot_token=slack.config.bot.token,
-            slack_signing_secret=slack.config.signing_secret, gateway_url=gateway_url,
-        )  # fmt: skip
-        settings = settings_from(env)
-        typer.echo("4/6 Baton's gateway ...")
-        stack.add(_Gateway(settings, int(gateway_url.rsplit(":", 1)[1])))
-        slack.set_request_url(gateway_url + "/slack/actions")
-        typer.echo("5/6 serving Baton's deployments (serve()) ...")
-        served_env = {**os.environ, **env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
-        stack.add(_Served(served_env, state_dir / "serve.log"))
-        http = prefect_http(prefect.api_url, timeout=15)
-        deployment = wait_for("the deployments", lambda: (r := http.get(f"deployments/name/{DEPLOYMENT}"))
-                              .status_code == 200 and r.json(), timeout=90)  # fmt: skip
-        username = f"integration.{uuid.uuid4().hex[:4]}@acme.example"
-        typer.echo(f"6/6 starting create-salesforce-integration-user for {username} ...")
-        reply = http.post(
-            f"deployments/{deployment['id']}/create_flow_run", json={"parameters": {"request": _params(username)}}
-        )
-        reply.raise_for_status()
-        run_id = str(reply.json()["id"])
-        typer.echo("")
-        typer.echo(f"  Prefect UI (the run)  {prefect.ui_url}/runs/flow-run/{run_id}")
-        typer.echo(f"  Slack stand-in        {sandbox.urls['slack']}/sandbox/slack/app?channel=C0HANDOVER")
-        typer.echo(f"  Baton's gateway       {gateway_url}")
-        typer.echo(f"  OpenBao               {bao.addr}   (dev root token: this process only)")
-        for name, url in sandbox.urls.items():
-            typer.echo(f"  sandbox {name:<14}{url}")
-        typer.echo("")
-        typer.echo(
-            f"status: ok - Prefect up in {prefect.startup_seconds:.1f} s, OpenBao in {bao.startup_seconds:.1f} s, "
-            f"{len(sandbox.urls)} stand-ins, gateway and deployments up; run {run_id} started."
-        )
-        if autopilot:
-            integration_user(sandbox, prefect.api_url, run_id, username, typer.echo)
-            final = http.get(f"flow_runs/{run_id}").json()["state"]
-            typer.echo(f"run {run_id}: {final['type']} {final.get('message') or ''}")
-            artifacts = http.post("artifacts/filter", json={"artifacts": {"key": {"any_": ["integration-user-report"]}},
-                                                            "sort": "CREATED_DESC", "limit": 1}).json()  # fmt: skip
-            if artifacts:
-                typer.echo(artifacts[0]["data"])
-            if final["type"] != "COMPLETED":
-                raise typer.Exit(1)
-            return
-        typer.echo("Act as the person: open the Slack stand-in page (acting as bob), follow the step messages")
-        typer.echo("(Done; then the password link, Sign in as the new user, Allow). Ctrl-C stops everything.")
-        deadline = time.monotonic() + exit_after if exit_after else None
-        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            stop.wait(0.5)
+        running = stack.start(state_dir, prefect_port, gateway_port, typer.echo)
+        event_id = f"demo-{uuid.uuid4().hex[:8]}"
+        run_id = send_offboarding_event(running, event_id)
+        typer.echo(f"[{time.monotonic() - began:6.1f}s] offboarding event {event_id} for {LEAVER} (requested by "
+                   f"{REQUESTER}) sent to the gateway's hook: run {run_id}")  # fmt: skip
+        typer.echo(f"         watch it: {running.prefect.ui_url}/runs/flow-run/{run_id} and {running.slack_page}")
+        with contextlib.ExitStack() as browsing:
+            browser = None if interactive else browsing.enter_context(pages.chromium(headed=headed))
+            pilot = Autopilot(running.sandbox, running.prefect.api_url, run_id, typer.echo, act=not interactive,
+                              browser=browser, began=began)  # fmt: skip
+            if interactive:
+                typer.echo("         act as bob@ in the Slack stand-in and on the pages each step links to (sandbox "
+                           "logins: docs/operators.md); Ctrl-C stops everything")  # fmt: skip
+            final = pilot.run(timeout=86400 if interactive else timeout)
+        good = summary(running, run_id, final, began)
     except KeyboardInterrupt:
-        pass
+        typer.echo("interrupted.")
+    except Exception as exc:  # noqa: BLE001 - say what failed, then stop everything
+        typer.echo(f"demo failed: {type(exc).__name__}: {exc}")
     finally:
-        typer.echo("stopping ...")
-        stack.stop()
-        typer.echo("stopped.")
+        typer.echo("stopping everything the demo started ...")
+        stack.stop(typer.echo)
+        typer.echo(f"stopped. total {time.monotonic() - began:.0f} s")
+    if not good:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ class SlackMessage:
     ts: str
 
 
+RATE_LIMIT_RETRIES = 12
+
+
 class SlackClient:
     """The few Slack methods Baton uses. Retries (slack-sdk's handlers) a 429 ``ratelimited`` answer after its
     Retry-After, a 5xx answer and a dropped connection, with back-off."""
@@ -50,7 +53,9 @@ class SlackClient:
     def __init__(self, token: str, base_url: str = "https://slack.com/api/", *, web: WebClient | None = None) -> None:
         self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
         ours = [
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            # one message a second per channel, shared by every run posting to it: several runs posting at once
+            # each wait Retry-After (plus jitter) and try again, more than three times when they collide
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             ServerErrorRetryHandler(max_retry_count=3),
             ConnectionErrorRetryHandler(max_retry_count=3),
         ]  # instead of WebClient's default (one retry of a dropped connection)

@@ -101,13 +101,14 @@ def small_batches() -> Iterator[Sandbox]:
 
 def test_query_all_pages_through_batches(small_batches: Sandbox) -> None:
     sf = login(small_batches)
+    users = len(load_scenario()["salesforce"]["users"])
     first = sf.query("SELECT Id, Username FROM User ORDER BY Username")
-    assert first["done"] is False and len(first["records"]) == 2 and first["totalSize"] == 5
+    assert first["done"] is False and len(first["records"]) == 2 and first["totalSize"] == users
     assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
     assert first["nextRecordsUrl"].endswith("-2")
     everything = sf.query_all("SELECT Id, Username FROM User ORDER BY Username")
     names = [r["Username"] for r in everything["records"]]
-    assert names == sorted(names) and len(names) == 5 and everything["done"] is True
+    assert names == sorted(names) and len(names) == users and everything["done"] is True
     assert names[0] == "alice@acme.example"
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.query_more("01gHnBOGUS00000IAW-2")
@@ -126,7 +127,7 @@ def test_soql_where_subset(sf: Salesforce) -> None:
     assert api_only[0]["Name"] == "Minimum Access - API Only Integrations"
     assert api_only[0]["UserLicense"]["Name"] == "Salesforce Integration"
     lic = sf.query("SELECT TotalLicenses, UsedLicenses FROM UserLicense WHERE Name = 'Salesforce'")["records"][0]
-    assert lic["TotalLicenses"] == 8 and lic["UsedLicenses"] >= 4
+    assert lic["TotalLicenses"] == 9 and lic["UsedLicenses"] >= 5
     assert sf.query("SELECT COUNT() FROM User WHERE IsActive = false")["totalSize"] == 1
 
 

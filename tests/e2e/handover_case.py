@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
 
+from baton import autopilot_pages as pages
 from baton.devstack import OpenBaoDevServer
 from clients.vault import Custody, VaultAuth, connect
 from sandbox.connectors.jira_app import APP_NAMES, Connection, _issue, connector
@@ -110,30 +110,17 @@ def new_case(
     return Case(sandbox, variant, tag, leaver, successor, password, cid, leaver_id, successor_id)
 
 
-# -- Slack ------------------------------------------------------------------------------------------------
+# -- Slack, and what a person does in chromium (baton/autopilot_pages.py: the demo drives the same code) -------
 
 
 def step_message(sandbox: Sandbox, run_id: str, key: str) -> dict[str, Any]:
-    for _ in range(100):
-        for message in reversed(state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)):
-            text = json.dumps(message.get("blocks") or [])
-            if run_id in text and f'\\"key\\": \\"{key}\\"' in text:
-                return dict(message)
-        time.sleep(0.1)
-    raise AssertionError(f"no Slack message for step {key} of run {run_id}")
+    try:
+        return pages.step_message(sandbox.world, run_id, key, timeout=10)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
-def links(message: dict[str, Any]) -> dict[str, str]:
-    """Label → URL of the message's links (context mrkdwn) and link buttons."""
-    found: dict[str, str] = {}
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or []:
-            if element.get("url"):
-                found[element["text"]["text"]] = element["url"]
-            text = element.get("text") if isinstance(element.get("text"), str) else ""
-            for url, label in re.findall(r"<([^|>]+)\|([^>]+)>", text or ""):
-                found[label] = url
-    return found
+links = pages.links
 
 
 def thread_text(sandbox: Sandbox) -> str:
@@ -157,72 +144,35 @@ class Person:
         return links(self.message)
 
     def done(self) -> None:
-        click = state_of(self.sandbox.world).click("bob@acme.example", "C0HANDOVER", self.message["ts"], "baton_done")
-        assert click.status == 200, click.body
+        pages.click(self.sandbox.world, "bob@acme.example", self.message)
 
     def salesforce_login(self, username: str, password: str) -> None:
-        self.page.goto(self.sandbox.urls["salesforce"] + "/")
-        self.page.fill("#username", username)
-        self.page.fill("#password", password)
-        self.page.click("#Login")
+        pages.salesforce_login(self.page, self.sandbox.urls["salesforce"], username, password)
 
     def jira_login_if_asked(self) -> None:
-        """Jira Cloud's (Atlassian's) or Jira Server's login form, as bob, when Jira asks."""
-        if self.page.locator("#login-submit").count():
-            self.page.fill("#username", "bob@acme.example")
-            self.page.fill("#password", "bob-jira-pw")
-            self.page.click("#login-submit")
-        elif self.page.locator("#login-form-submit").count():
-            self.page.fill("#login-form-username", "bob")
-            self.page.fill("#login-form-password", "bob-jira-dc-pw")
-            self.page.click("#login-form-submit")
+        pages.jira_login_if_asked(self.page)
 
     def log_out_of_salesforce(self, links: dict[str, str]) -> None:
         self.page.goto(links["Salesforce: log out"])
 
     def revoke_in_jira(self, links: dict[str, str]) -> None:
-        self.page.goto(links["Jira: the connection's Configure page"])
-        self.jira_login_if_asked()
-        self.page.click("#revoke")
-        self.page.wait_for_selector("#connection-status:text('revoked')")
+        pages.revoke_in_jira(self.page, links)
 
     def authorize_in_jira(self, links: dict[str, str], username: str, password: str | None = None) -> None:
         """Authorize, then Salesforce's login (as *username*, with the password from the one-time link unless
         given) and Allow."""
-        if password is None:
-            reveal = next(url for label, url in links.items() if label.startswith("the password of"))
-            self.page.goto(reveal)
-            password = self.page.inner_text("#secret")
-        self.page.goto(links["Jira: the connection's Configure page"])
-        self.jira_login_if_asked()
-        self.page.click("#authorize")
-        self.page.fill("#username", username)
-        self.page.fill("#password", password)
-        self.page.click("#Login")
-        self.page.click("#oaapprove")
-        self.page.wait_for_selector("#connection-status:text('authorized')")
+        password = password or pages.password_from(self.page, links)
+        assert password, "no password given and no one-time link in the step"
+        pages.authorize_in_jira(self.page, links, username, password)
 
     def copy_and_deposit_token(self, links: dict[str, str], deposit: str | None = None) -> str:
         """Copy the API access token in Jira and paste it (or *deposit*, a slip) into the deposit page."""
-        self.page.goto(links["Jira: the connection's Configure page"])
-        self.jira_login_if_asked()
-        self.page.click("#three-dots")
-        self.page.click("#api-access-token")
-        token = str(self.page.locator("#api-token-value").input_value())
-        page = next(url for url in links.values() if "/deposit/" in url)
-        self.page.goto(page)
-        self.page.fill("#secret", deposit or token)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_selector("text=Stored in Vault")
+        token = pages.copy_api_token(self.page, links)
+        pages.deposit(self.page, links, deposit or token)
         return token
 
     def save_in_salesforce(self, links: dict[str, str], token: str) -> None:
-        configure = next(url for label, url in links.items() if label.startswith("Salesforce: Configure"))
-        self.page.goto(configure)
-        self.page.click("#revoke-connection")
-        self.page.fill("#access-token", token)
-        self.page.click("#save")
-        self.page.wait_for_selector("#package-status:text('connected')")
+        pages.save_in_salesforce(self.page, links, token)
 
 
 def intercom_step(person: Person, key: str, links: dict[str, str], email: str, password: str) -> None:
@@ -231,22 +181,12 @@ def intercom_step(person: Person, key: str, links: dict[str, str], email: str, p
     if key == "jira-logout":
         page.goto(links["Jira: log out"])
     elif key == "intercom-uninstall":
-        page.goto(links["Intercom: Jira Cloud for Intercom"])
-        page.click("#uninstall")
-        page.wait_for_selector("#install-status:text('Not installed')")
+        pages.intercom_uninstall(page, links)
     elif key == "intercom-reinstall":
-        page.goto(f"{sandbox.urls['admin']}/inbox/{email}")  # the new user's mailbox: Atlassian's invitation
-        page.click("a[href*='/invite/']")
-        page.fill("#password", password)
-        page.click("#accept-invitation")
-        page.wait_for_selector(f"#signed-in-as:text('{email}')")
-        page.goto(links["Intercom: Jira Cloud for Intercom"])
-        page.click("#install")
-        page.click("#accept")  # Jira's consent, as the new user (logged in through the invitation)
-        page.wait_for_selector("#install-status:text('Installed')")
+        assert pages.accept_invitation(page, sandbox.urls["admin"], email, password), "no invitation in the mailbox"
+        pages.intercom_reinstall(page, links)  # Jira's consent, as the new user (logged in through the invitation)
     elif key == "intercom-app-info":
-        page.goto(links["Intercom: App info"])
-        assert email in page.inner_text("#app-user")
+        assert email in pages.intercom_app_user(page, links)
     else:
         raise AssertionError(f"unexpected step {key}")
     person.done()
@@ -257,7 +197,4 @@ def sign_in_as_bob(person: Person) -> None:
     page, urls = person.page, person.sandbox.urls
     page.goto(urls["jira"] + "/login")
     person.jira_login_if_asked()
-    page.goto(urls["intercom"] + "/admins/sign_in")
-    page.fill("#email", "bob@acme.example")
-    page.fill("#password", "bob-intercom-pw")
-    page.click("#sign-in")
+    pages.intercom_sign_in(page, urls["intercom"])

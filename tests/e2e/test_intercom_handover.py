@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from baton import autopilot_pages as pages
 from sandbox.intercom.state import app_user
 from sandbox.jira.state import site
 from sandbox.server import Sandbox
@@ -50,10 +51,7 @@ def test_change_the_intercom_app_user_end_to_end(
             person = Person(sandbox, served_handovers, page, run_id)
             page.goto(jira + "/login")  # bob is logged in to Jira and Intercom to start with
             person.jira_login_if_asked()
-            page.goto(intercom + "/admins/sign_in")
-            page.fill("#email", "bob@acme.example")
-            page.fill("#password", "bob-intercom-pw")
-            page.click("#sign-in")
+            pages.intercom_sign_in(page, intercom)
 
             links = person.wait("jira-logout")
             page.goto(links["Jira: log out"])
@@ -61,28 +59,18 @@ def test_change_the_intercom_app_user_end_to_end(
 
             links = person.wait("intercom-uninstall")
             assert "links or comments made with the app before" in json.dumps(person.message)
-            page.goto(links["Intercom: Jira Cloud for Intercom"])
-            page.click("#uninstall")
-            page.wait_for_selector("#install-status:text('Not installed')")
+            pages.intercom_uninstall(page, links)
             person.done()
 
             links = person.wait("intercom-reinstall")
             assert "Atlassian e-mailed an invitation" in json.dumps(person.message)
-            page.goto(f"{admin}/inbox/{email}")  # the new user's mailbox: Atlassian's invitation
-            page.click("a[href*='/invite/']")
-            page.fill("#password", f"Intercom-{tag}-pw")
-            page.click("#accept-invitation")
-            page.wait_for_selector(f"#signed-in-as:text('{email}')")
-            page.goto(links["Intercom: Jira Cloud for Intercom"])
-            page.click("#install")
-            page.click("#accept")  # Jira's consent, as the new user (logged in through the invitation)
-            page.wait_for_selector("#install-status:text('Installed')")
+            # the new user's mailbox: Atlassian's invitation; signed in through it, Jira asks no login
+            assert pages.accept_invitation(page, admin, email, f"Intercom-{tag}-pw")
+            pages.intercom_reinstall(page, links)  # Install, Jira's consent as the new user
             person.done()
 
             links = person.wait("intercom-app-info")
-            page.goto(links["Intercom: App info"])
-            shown = page.inner_text("#app-user")
-            assert email in shown
+            assert email in pages.intercom_app_user(page, links)
             person.done()
         final = served_handovers.wait_final(run_id)
     finally:
