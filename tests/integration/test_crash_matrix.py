@@ -1,0 +1,156 @@
+"""Issue 13, item 2: the crash matrix over the handovers that had none at integration level. Each test runs one
+deployment run of a flow through tests/crash_matrix.py: its process is killed (os._exit, as SIGKILL) once at
+every task boundary, at every human step (message posted, before the wait) and right after every answer; the
+same run is started again after each kill; each step is answered once, as the person does it (over HTTP: Slack
+clicks through the gateway, the sandbox's pages and inbox). Then it converged: no duplicate object in the
+sandbox, each step's Slack message posted once, Vault's credential current, single and working.
+
+create-salesforce-integration-user: tests/integration/test_integration_user_crashes.py; the connector in chromium:
+tests/e2e/test_connector_crashes.py; offboard-person and audit-integrations: test_crash_matrix_offboarding.py.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from baton.devstack import OpenBaoDevServer, PrefectServer
+from flows.intercom_app_user import change_intercom_app_user
+from flows.jotform_api_only_user import create_jotform_api_only_user
+from sandbox.intercom.state import app_user, workspace
+from sandbox.jira.state import site
+from sandbox.salesforce import org_of
+from sandbox.server import Sandbox
+from tests.crash_matrix import CrashMatrix, Outcome, posts, register, slack_click, step_message
+from tests.harness import RunningGateway
+from tests.integration import test_jotform_flow as jotform
+
+pytestmark = pytest.mark.slow
+seats = jotform.seats  # the org gets a few more Salesforce Integration seats for this module (autouse)
+
+
+def names(points: list[str]) -> set[str]:
+    """'flow:task#1' -> 'task', 'flow:wait:key#1' -> 'wait:key'."""
+    return {p.split(":", 1)[1].rsplit("#", 1)[0] for p in points}
+
+
+def matrix(prefect_server: PrefectServer, env: dict[str, str], tmp: Path, flow: Any, entrypoint: str) -> CrashMatrix:
+    deployment = register(flow, entrypoint)
+    found = CrashMatrix(prefect_server.api_url, env, tmp, entrypoint, [entrypoint.split(":")[0]])
+    found.deployment = deployment  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.fixture
+def crash_matrix(prefect_server: PrefectServer, tmp_path: Path) -> Iterator[Any]:
+    made: list[CrashMatrix] = []
+
+    def make(env: dict[str, str], flow: Any, entrypoint: str) -> CrashMatrix:
+        made.append(matrix(prefect_server, env, tmp_path, flow, entrypoint))
+        return made[-1]
+
+    yield make
+    for m in made:
+        m.close()
+
+
+def _report(name: str, outcome: Outcome) -> None:
+    waits = [p for p in outcome.points if ":wait:" in p or ":answer:" in p]
+    print(f"CRASH-MATRIX {name}: {len(outcome.points)} crash points ({len(waits)} at human steps), "
+          f"{outcome.attempts} process starts, steps {outcome.steps}")  # fmt: skip
+
+
+# -- change-intercom-app-user -------------------------------------------------------------------------------
+
+
+class IntercomPerson:
+    """bob, doing change-intercom-app-user's steps over HTTP: Jira's log out, Intercom's App info page
+    (Uninstall, Install), the invitation in the new user's mailbox, Jira's consent; then Done in Slack."""
+
+    def __init__(self, sandbox: Sandbox, email: str) -> None:
+        self.sandbox, self.email = sandbox, email
+        tls = ssl.create_default_context(cafile=sandbox.ca_file)
+        self.intercom = httpx.Client(base_url=sandbox.urls["intercom"], verify=tls, timeout=15)
+        self.jira = httpx.Client(base_url=sandbox.urls["jira"], verify=tls, timeout=15)
+        app = f"/a/apps/{workspace(sandbox.world).id_code}/appstore/jira"
+        self.app_page = app
+        signed = self.intercom.post("/admins/sign_in", data={"email": "bob@acme.example", "password": "bob-intercom-pw"})
+        assert signed.status_code == 303, signed.text
+
+    def __call__(self, run_id: str, key: str) -> None:
+        message = step_message(self.sandbox, run_id, key)
+        if key == "jira-logout":
+            assert self.jira.get("/logout").status_code == 200
+        elif key == "intercom-uninstall":
+            assert self.intercom.post(self.app_page + "/uninstall").status_code == 303
+        elif key == "intercom-reinstall":
+            self._accept_invitation()
+            to_jira = self.intercom.post(self.app_page + "/install")
+            assert to_jira.status_code == 303, to_jira.text
+            consent = self.jira.get(to_jira.headers["location"])
+            request_id = re.search(r'name="request_id" value="([^"]+)"', consent.text)
+            assert request_id and self.email in consent.text, consent.text
+            back = self.jira.post("/authorize/consent", data={"request_id": request_id.group(1), "decision": "accept"})
+            assert back.status_code == 302, back.text
+            assert self.intercom.get(back.headers["location"]).status_code == 303
+        elif key == "intercom-app-info":
+            assert self.email in self.intercom.get(self.app_page).text
+        else:
+            raise AssertionError(f"unexpected step {key}")
+        slack_click(self.sandbox, message)
+
+    def _accept_invitation(self) -> None:
+        mails = httpx.get(f"{self.sandbox.urls['admin']}/inbox/{self.email}.json").json()
+        links = [link for mail in mails for link in mail["links"] if "/invite/" in link]
+        assert len(links) == 1, mails  # invited once, however often the account step ran
+        joined = self.jira.post(httpx.URL(links[0]).path, data={"password": "Intercom-app-pw-1", "display_name": ""})
+        assert joined.status_code == 200 and self.email in joined.text, joined.text
+
+    def close(self) -> None:
+        self.intercom.close()
+        self.jira.close()
+
+
+def test_intercom_app_user_converges_after_a_crash_at_every_point(
+    baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, crash_matrix: Any
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    email = f"intercom-crash.{tag}@acme.example"
+    current = app_user(sandbox.world)
+    request = {"integration_id": f"intercom-{tag}", "leaver": current["email"] if current else "alice@acme.example",
+               "successor": email, "projects": [10000], "intercom_workspace": "acmesupport1",
+               "requested_by": "carol@acme.example", "assignee": "bob@acme.example"}  # fmt: skip
+    m = crash_matrix(baton_env, change_intercom_app_user, "flows.intercom_app_user:change_intercom_app_user")
+    history = len(workspace(sandbox.world).jira_app.history)  # type: ignore[union-attr]
+    person = IntercomPerson(sandbox, email)
+    try:
+        outcome = m.go(m.create_run(m.deployment, request=request), person)
+    finally:
+        person.close()
+    _report("change-intercom-app-user", outcome)
+    assert outcome.final["type"] == "COMPLETED", outcome.tail()
+    assert outcome.result is not None and outcome.result["status"] == "done", outcome.tail()
+    keys = ["jira-logout", "intercom-uninstall", "intercom-reinstall", "intercom-app-info"]
+    assert outcome.steps == keys
+    assert len(outcome.points) == len(set(outcome.points))
+    assert names(outcome.points) >= {"no_other_handover", "find_account", "ensure_account", "ensure_groups",
+                                     "check_permissions"} | {f"{w}:{k}" for k in keys for w in ("wait", "answer")}
+    # converged: one Jira account, in its group, invited once; the app installed once, as it; each step posted once
+    accounts = [u for u in site(sandbox.world).users.values() if u.email == email]
+    assert len(accounts) == 1 and "jira-software-users" in accounts[0].groups
+    assert len(sandbox.world.mails_for(email)) == 1
+    assert app_user(sandbox.world)["email"] == email  # type: ignore[index]
+    events = [e["event"] for e in workspace(sandbox.world).jira_app.history[history:]]  # type: ignore[union-attr]
+    assert events == ["uninstalled", "installed"]
+    for key in keys:
+        assert len(posts(sandbox, outcome.run_id, key)) == 1, key
+
+
+__all__ = ["seats", "org_of", "OpenBaoDevServer"]
