@@ -142,9 +142,11 @@ class CrashMatrix:
             started += 1
         return started
 
-    def go(self, run_id: str, answer: Answer, *, between: Callable[[], None] | None = None,
+    def go(self, run_id: str, answer: Answer, *, after_each: Callable[[], None] | None = None,
            timeout: float = 300) -> Outcome:  # fmt: skip
-        """Drive *run_id* to its end: crash, start again, answer each step when the run waits for it."""
+        """Drive *run_id* to its end: crash, start again, answer each step when the run waits for it.
+        *after_each* is called whenever a process has ended (crashed or waiting): the invariants that hold
+        at every crash point (never two of an object, never a current credential that does not work)."""
         self.crash_file.write_text("armed")
         log = self.crash_file.with_suffix(".log")
         log.unlink(missing_ok=True)
@@ -160,8 +162,6 @@ class CrashMatrix:
                 assert attempts < 80, log.read_text()
                 while flow.proc.poll() is None:
                     assert time.monotonic() < deadline, flow.output()[-3000:]
-                    if between is not None:
-                        between()
                     key = self.waiting_at(run_id)
                     if key is not None and key not in steps:
                         flow.kill()  # while the person is asked, nothing holds the run: kill what is left
@@ -169,6 +169,8 @@ class CrashMatrix:
                     time.sleep(0.1)
                 flow.proc.wait(timeout=60)
                 outputs.append(flow.output())
+                if after_each is not None:
+                    after_each()
                 state = self.state(run_id)
                 if state["type"] in ENDED:
                     break

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
+from clients.vault.errors import VaultNotFound
 from flows.intercom_app_user import change_intercom_app_user
 from flows.jotform_api_only_user import create_jotform_api_only_user
 from sandbox.intercom.state import app_user, workspace
@@ -149,6 +150,67 @@ def test_intercom_app_user_converges_after_a_crash_at_every_point(
     assert app_user(sandbox.world)["email"] == email  # type: ignore[index]
     events = [e["event"] for e in workspace(sandbox.world).jira_app.history[history:]]  # type: ignore[union-attr]
     assert events == ["uninstalled", "installed"]
+    for key in keys:
+        assert len(posts(sandbox, outcome.run_id, key)) == 1, key
+
+
+# -- create-jotform-api-only-user ---------------------------------------------------------------------------
+
+
+class JotformPerson(jotform.Person):
+    """The jotform tests' person (inbox, reveal page, Jotform's and Salesforce's pages), answering one step."""
+
+    def __call__(self, run_id: str, key: str) -> None:
+        message = step_message(self.sandbox, run_id, key)
+        if key == "verify-email":
+            self.verify_email()
+        elif key == "jotform-authenticate":
+            self.authenticate_jotform(message)
+        else:
+            raise AssertionError(f"unexpected step {key}")
+        slack_click(self.sandbox, message)
+
+
+def test_jotform_api_only_user_converges_after_a_crash_at_every_point(
+    baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, prefect_server: PrefectServer,
+    openbao: OpenBaoDevServer, crash_matrix: Any,
+) -> None:  # fmt: skip
+    env = {**baton_env, "BATON_JOTFORM_API_KEY": "jf-apikey-acme-0001"}
+    params = jotform._params(f"cm{uuid.uuid4().hex[:4]}", jotform._new_form(sandbox))
+    path = jotform._vault_path(params["username"])
+    custody = jotform._custody(openbao)
+    org = org_of(sandbox.world)
+
+    def invariants() -> None:
+        counts = jotform._counts(sandbox, params)
+        assert max(counts[k] for k in ("users", "permission_sets", "licence_assignments", "set_assignments")) <= 1
+        try:
+            state = custody.describe(path)
+        except VaultNotFound:
+            return  # not generated yet
+        assert (state.latest_version or 0) <= 1  # one generated password, reused by every rerun
+        if state.current_version is not None:  # promoted only once proven: the current one works
+            password = custody.read_current(path).values["password"].get_secret_value()
+            assert org.check_login(params["username"], password, kind="Application", token_optional=True)
+
+    m = crash_matrix(env, create_jotform_api_only_user, "flows.jotform_api_only_user:create_jotform_api_only_user")
+    person = JotformPerson(sandbox, prefect_server.api_url, params)
+    outcome = m.go(m.create_run(m.deployment, request=params), person, after_each=invariants)
+    _report("create-jotform-api-only-user", outcome)
+    assert outcome.final["type"] == "COMPLETED", outcome.tail()
+    assert outcome.result is not None and outcome.result["status"] == "done", outcome.tail()
+    keys = ["verify-email", "jotform-authenticate"]
+    assert outcome.steps == keys
+    assert len(outcome.points) == len(set(outcome.points))
+    assert names(outcome.points) >= {
+        "find_form", "permission_set_licence", "check_licence", "existing_user", "ensure_permission_set",
+        "ensure_user", "ensure_password", "email_verified", "ensure_licence_assignment",
+        "ensure_permission_set_assignment", "app_authorization", "promote_password",
+    } | {f"{w}:{k}" for k in keys for w in ("wait", "answer")}  # fmt: skip
+    jotform._assert_set_up(sandbox, openbao, params)  # one of each object; the password current and working
+    state = custody.describe(path)
+    assert state.current_version == 1 and state.latest_version == 1 and state.pending_version is None
+    assert len([m for m in sandbox.world.mails_for(params["email"]) if "Verify" in m.subject]) == 1
     for key in keys:
         assert len(posts(sandbox, outcome.run_id, key)) == 1, key
 
