@@ -7,6 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -74,13 +75,16 @@ def credential_facts(items: list[dict[str, str]]) -> list[dict[str, Any]]:
 @task(cache_policy=NO_CACHE)
 def emit_findings(findings: list[dict[str, Any]], audit_run_id: str, requested_by: str) -> int:
     """One Prefect event per finding: ``baton.audit.finding`` on resource ``baton.audit.finding.<id>``, related
-    to the integration and the audit run (operators build automations on them)."""
+    to the integration and the audit run (operators build automations on them). Each event's id is derived from
+    the run and the finding, so a rerun of the run after a crash sends the same events again and Prefect keeps
+    one of each (it ignores an event id it has stored)."""
     for finding in findings:
         related = [{"prefect.resource.id": f"prefect.flow-run.{audit_run_id}", "prefect.resource.role": "flow-run"}]
         if finding.get("integration_id"):
             related.append({"prefect.resource.id": f"baton.integration.{finding['integration_id']}",
                             "prefect.resource.role": "integration"})  # fmt: skip
         emit_event(
+            id=uuid5(NAMESPACE_URL, f"baton:audit-finding:{audit_run_id}:{finding['id']}"),
             event="baton.audit.finding",
             resource={
                 "prefect.resource.id": f"baton.audit.finding.{finding['id']}",

@@ -143,10 +143,11 @@ class CrashMatrix:
         return started
 
     def go(self, run_id: str, answer: Answer, *, after_each: Callable[[], None] | None = None,
-           timeout: float = 300) -> Outcome:  # fmt: skip
+           meanwhile: Callable[[], None] | None = None, timeout: float = 300) -> Outcome:  # fmt: skip
         """Drive *run_id* to its end: crash, start again, answer each step when the run waits for it.
         *after_each* is called whenever a process has ended (crashed or waiting): the invariants that hold
-        at every crash point (never two of an object, never a current credential that does not work)."""
+        at every crash point (never two of an object, never a current credential that does not work);
+        *meanwhile* every 0.1 s while a process runs (e.g. ``run_children``)."""
         self.crash_file.write_text("armed")
         log = self.crash_file.with_suffix(".log")
         log.unlink(missing_ok=True)
@@ -162,6 +163,8 @@ class CrashMatrix:
                 assert attempts < 80, log.read_text()
                 while flow.proc.poll() is None:
                     assert time.monotonic() < deadline, flow.output()[-3000:]
+                    if meanwhile is not None:
+                        meanwhile()
                     key = self.waiting_at(run_id)
                     if key is not None and key not in steps:
                         flow.kill()  # while the person is asked, nothing holds the run: kill what is left

@@ -4,8 +4,9 @@ it reaches that it has not crashed at before. Points are recorded, one a line, i
 the process crashes only while the file ``BATON_TEST_CRASH_FILE`` exists (armed).
 
 The points:
-- ``<flow>:<task>#<n>``: right after the n-th execution *in this process* of a task (a Cached replay after a
-  rerun does not count), i.e. at every task boundary;
+- ``<flow>:<task>#<n>``: right after the n-th call of a task in the run, when it executed (a rerun replays the
+  run from the top: Cached results count, so *n* is the call's place in the run, but are never a crash point),
+  i.e. at every task boundary;
 - ``<flow>:wait:<key>#<n>``: at a human step, its Slack message posted and recorded, just before the run waits
   (pauses or suspends): the process dies while the person is being asked;
 - ``<flow>:answer:<key>#<n>``: the answer has reached the run, before the flow checked, recorded or acted on it.
@@ -32,9 +33,11 @@ def _flow_name() -> str:
     return ctx.flow.name if ctx and ctx.flow else ""
 
 
-def crash_at(name: str) -> None:
-    """Die here unless this process's n-th pass at *name* is a recorded point already."""
+def crash_at(name: str, *, may_crash: bool = True) -> None:
+    """Die here unless this process's n-th pass at *name* is a recorded point already (or *may_crash* is false)."""
     EXECUTED[name] = EXECUTED.get(name, 0) + 1
+    if not may_crash:
+        return
     crash_file = Path(os.environ["BATON_TEST_CRASH_FILE"])
     if not crash_file.exists():
         return
@@ -49,8 +52,7 @@ def crash_at(name: str) -> None:
 
 
 def _task_hook(task: Any, task_run: Any, state: Any) -> None:
-    if state.name != "Cached":
-        crash_at(task.name)
+    crash_at(task.name, may_crash=state.name != "Cached")
 
 
 def _arm_waits() -> None:
