@@ -225,7 +225,9 @@ def _result(output: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def slack_click(sandbox: Any, message: dict[str, Any], who: str = "bob@acme.example", action: str = "baton_done") -> None:
+def slack_click(
+    sandbox: Any, message: dict[str, Any], who: str = "bob@acme.example", action: str = "baton_done"
+) -> None:
     """Press a button of a step's Slack message (signed by the Slack stand-in, sent to the gateway)."""
     from sandbox.slack import state_of
 

@@ -72,9 +72,9 @@ def _arm_waits() -> None:
     human._wait = wait
 
 
-def arm(prefixes: tuple[str, ...] = ("tasks.", "flows.")) -> int:
-    """Hook every Prefect task of the loaded modules under *prefixes*, and the human steps' wait; returns the
-    number of tasks hooked. Import the flow modules first."""
+def arm(prefixes: tuple[str, ...] = ("tasks.", "flows."), *, waits: bool = True) -> int:
+    """Hook every Prefect task of the loaded modules under *prefixes*, and (*waits*) the human steps' wait;
+    returns the number of tasks hooked. Import the flow modules first."""
     hooked = 0
     for name, module in list(sys.modules.items()):
         if not name.startswith(prefixes) or module is None:
@@ -83,5 +83,6 @@ def arm(prefixes: tuple[str, ...] = ("tasks.", "flows.")) -> int:
             if isinstance(value, Task) and _task_hook not in value.on_completion_hooks:
                 value.on_completion_hooks.append(_task_hook)
                 hooked += 1
-    _arm_waits()
+    if waits:
+        _arm_waits()
     return hooked

@@ -2,9 +2,9 @@
 
 Imports Prefect's engine and the flow modules (the slow part of a start) and, with BATON_TEST_CRASH_FILE set,
 arms the crash points (tests/flows/crash_points.py). Then it waits until the file BATON_TEST_GO_FILE exists,
-reads the flow run id and the entrypoint (``module:flow``) from it and executes that run of its deployment as ``python -m prefect.engine`` does
-(the deployment's entrypoint, the run's parameters; a human step suspends and the process exits). It prints
-``RESULT=<json>`` when the run ends. The harness (tests/crash_matrix.py) keeps one such process warm.
+reads the flow run id and the entrypoint (``module:flow``) from it and executes that run as
+``python -m prefect.engine`` does (the run's parameters; a human step suspends and the process exits).
+It prints ``RESULT=<json>`` when the run ends. The harness (tests/crash_matrix.py) keeps one such process warm.
 """
 
 from __future__ import annotations

@@ -4,20 +4,20 @@ deployments ``rotate-salesforce-jira-connector/rotate-salesforce-jira-connector`
 the runner starts imports it and arms the crash hook).
 
 With BATON_TEST_CRASH_FILE set to a file that exists (armed), a flow process dies (os._exit) right after a task it
-*executed* (cached replays are not counted) unless it crashed there before: each crash point is the task's name and
-how many times this process has run it (``check_tokens#1``), recorded in ``<file>.log``. A test reschedules each
-crashed run, so the run crashes once at every task boundary on its way through.
+*executed* (cached replays are not crash points) unless it crashed there before: tests/flows/crash_points.py, the
+crash matrix's points (task boundaries only here: the test restarts the runner while a run waits). Each point is
+the task's name and its call's place in the run (``check_tokens#1``), recorded in ``<file>.log``. A test
+reschedules each crashed run, so the run crashes once at every task boundary on its way through.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
 from pathlib import Path
-from typing import Any
 
-from prefect import Task, serve
-from prefect.context import FlowRunContext
+from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.intercom_app_user import change_intercom_app_user
@@ -32,42 +32,18 @@ TASK_MODULES = (
     "tasks.jira",
     "tasks.intercom",
 )
-EXECUTED: dict[str, int] = {}
 HERE = Path(__file__).resolve()
 
-
-def _hook(task: Any, task_run: Any, state: Any) -> None:
-    if state.name == "Cached":
-        return
-    EXECUTED[task.name] = EXECUTED.get(task.name, 0) + 1
-    crash_file = Path(os.environ["BATON_TEST_CRASH_FILE"])
-    if not crash_file.exists():
-        return
-    ctx = FlowRunContext.get()
-    flow = ctx.flow.name if ctx and ctx.flow else ""
-    point = f"{flow}:{task.name}#{EXECUTED[task.name]}"
-    log = crash_file.with_suffix(".log")
-    if point in (log.read_text().split() if log.exists() else []):
-        return
-    with log.open("a") as out:
-        out.write(point + "\n")
-    print(f"CRASHING after task {point}", flush=True)
-    os._exit(137)
-
-
-def _arm() -> None:
-    for name in TASK_MODULES:
+if os.environ.get("BATON_TEST_CRASH_FILE"):
+    for _name in TASK_MODULES:
         try:
-            module = importlib.import_module(name)
+            importlib.import_module(_name)
         except ModuleNotFoundError:
             continue
-        for value in vars(module).values():
-            if isinstance(value, Task) and _hook not in value.on_completion_hooks:
-                value.on_completion_hooks.append(_hook)
+    sys.path.insert(0, str(HERE.parents[2]))
+    from tests.flows.crash_points import arm
 
-
-if os.environ.get("BATON_TEST_CRASH_FILE"):
-    _arm()
+    arm(TASK_MODULES, waits=False)
 
 
 def deployments() -> list[RunnerDeployment]:

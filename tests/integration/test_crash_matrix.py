@@ -34,7 +34,7 @@ from tests.harness import RunningGateway
 from tests.integration import test_jotform_flow as jotform
 
 pytestmark = pytest.mark.slow
-seats = jotform.seats  # the org gets a few more Salesforce Integration seats for this module (autouse)
+seats = jotform.seats  # fixture: the org gets a few more Salesforce Integration seats for this module (autouse)
 
 
 def names(points: list[str]) -> set[str]:
@@ -80,9 +80,9 @@ class IntercomPerson:
         tls = ssl.create_default_context(cafile=sandbox.ca_file)
         self.intercom = httpx.Client(base_url=sandbox.urls["intercom"], verify=tls, timeout=15)
         self.jira = httpx.Client(base_url=sandbox.urls["jira"], verify=tls, timeout=15)
-        app = f"/a/apps/{workspace(sandbox.world).id_code}/appstore/jira"
-        self.app_page = app
-        signed = self.intercom.post("/admins/sign_in", data={"email": "bob@acme.example", "password": "bob-intercom-pw"})
+        self.app_page = f"/a/apps/{workspace(sandbox.world).id_code}/appstore/jira"
+        bob = {"email": "bob@acme.example", "password": "bob-intercom-pw"}
+        signed = self.intercom.post("/admins/sign_in", data=bob)
         assert signed.status_code == 303, signed.text
 
     def __call__(self, run_id: str, key: str) -> None:
@@ -141,8 +141,13 @@ def test_intercom_app_user_converges_after_a_crash_at_every_point(
     keys = ["jira-logout", "intercom-uninstall", "intercom-reinstall", "intercom-app-info"]
     assert outcome.steps == keys
     assert len(outcome.points) == len(set(outcome.points))
-    assert names(outcome.points) >= {"no_other_handover", "find_account", "ensure_account", "ensure_groups",
-                                     "check_permissions"} | {f"{w}:{k}" for k in keys for w in ("wait", "answer")}
+    assert names(outcome.points) >= {
+        "no_other_handover",
+        "find_account",
+        "ensure_account",
+        "ensure_groups",
+        "check_permissions",
+    } | {f"{w}:{k}" for k in keys for w in ("wait", "answer")}
     # converged: one Jira account, in its group, invited once; the app installed once, as it; each step posted once
     accounts = [u for u in site(sandbox.world).users.values() if u.email == email]
     assert len(accounts) == 1 and "jira-software-users" in accounts[0].groups
@@ -213,6 +218,3 @@ def test_jotform_api_only_user_converges_after_a_crash_at_every_point(
     assert len([m for m in sandbox.world.mails_for(params["email"]) if "Verify" in m.subject]) == 1
     for key in keys:
         assert len(posts(sandbox, outcome.run_id, key)) == 1, key
-
-
-__all__ = ["seats", "org_of", "OpenBaoDevServer"]

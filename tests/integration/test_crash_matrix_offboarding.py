@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +82,14 @@ def test_offboard_person_converges_after_a_crash_at_every_point(
     assert result["frozen"] is True and offboarding.frozen(sandbox)
     assert outcome.steps == ["approve-offboarding"]
     assert len(outcome.points) == len(set(outcome.points))
-    assert names(outcome.points) >= {"salesforce_grants", "make_plan", "wait:approve-offboarding",
-                                     "answer:approve-offboarding", "start_handover", "freeze_salesforce_user"}
+    assert names(outcome.points) >= {
+        "salesforce_grants",
+        "make_plan",
+        "wait:approve-offboarding",
+        "answer:approve-offboarding",
+        "start_handover",
+        "freeze_salesforce_user",
+    }
     assert sum(":start_handover#" in p for p in outcome.points) == len(offboarding.IDS)  # a crash after each start
     one_run_each()
     assert {state["type"] for state in result["handovers"].values()} == {"COMPLETED"}
@@ -128,5 +133,3 @@ def test_audit_converges_after_a_crash_at_every_point(
                 break
             time.sleep(1)
     assert len(events) == len(result["findings"]), [e["resource"]["prefect.resource.id"] for e in events]
-
-
