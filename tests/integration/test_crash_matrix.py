@@ -11,6 +11,7 @@ tests/e2e/test_connector_crashes.py; offboard-person and audit-integrations: tes
 
 from __future__ import annotations
 
+import html
 import re
 import ssl
 import uuid
@@ -21,15 +22,18 @@ from typing import Any
 import httpx
 import pytest
 
+from baton import autopilot_pages as pages
 from baton.devstack import OpenBaoDevServer, PrefectServer
 from clients.vault.errors import VaultNotFound
 from flows.intercom_app_user import change_intercom_app_user
 from flows.jotform_api_only_user import create_jotform_api_only_user
+from flows.salesforce_jira_connector import rotate_salesforce_jira_connector
 from sandbox.intercom.state import app_user, workspace
 from sandbox.jira.state import site
 from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
 from tests.crash_matrix import CrashMatrix, Outcome, posts, register, slack_click, step_message
+from tests.e2e.handover_case import custody, new_case
 from tests.harness import RunningGateway
 from tests.integration import test_jotform_flow as jotform
 
@@ -216,5 +220,134 @@ def test_jotform_api_only_user_converges_after_a_crash_at_every_point(
     state = custody.describe(path)
     assert state.current_version == 1 and state.latest_version == 1 and state.pending_version is None
     assert len([m for m in sandbox.world.mails_for(params["email"]) if "Verify" in m.subject]) == 1
+    for key in keys:
+        assert len(posts(sandbox, outcome.run_id, key)) == 1, key
+
+
+# -- rotate-salesforce-jira-connector, server variant -----------------------------------------------------
+
+
+class ConnectorPerson:
+    """bob, doing the connector's steps over HTTP: Jira Server's Configure page (Revoke, Authorize with Salesforce's
+    login as the successor and Allow, the API access token), the deposit page, the package's Configure page in
+    Salesforce (as bob); Done in Slack, except for the deposit (it resumes the run)."""
+
+    def __init__(self, sandbox: Sandbox, successor: str) -> None:
+        self.sandbox, self.successor = sandbox, successor
+        self.tls = ssl.create_default_context(cafile=sandbox.ca_file)
+        self.jira = httpx.Client(base_url=sandbox.urls["jira_server"], verify=self.tls, timeout=15)
+        login = self.jira.post("/login.jsp", data={"os_username": "bob", "os_password": "bob-jira-dc-pw"})
+        assert login.status_code == 303, login.text
+        self.token = ""
+
+    def __call__(self, run_id: str, key: str) -> None:
+        message = step_message(self.sandbox, run_id, key)
+        found = pages.links(message)
+        configure = httpx.URL(found.get(pages.CONFIGURE, "")).path
+        if key == "sf-logout":
+            pass  # this person has no Salesforce session open
+        elif key == "jira-revoke":
+            assert self.jira.post(configure + "/revoke").status_code == 303
+        elif key == "authorize":
+            self._authorize(configure, self._password(found))
+        elif key == "api-token":
+            page = self.jira.get(configure + "/api-token")
+            value = re.search(r'id="api-token-value" readonly size="60" value="([^"]+)"', page.text)
+            assert value, page.text
+            self.token = html.unescape(value.group(1))
+            stored = httpx.post(next(u for u in found.values() if "/deposit/" in u), data={"secret": self.token})
+            assert stored.status_code == 200 and "Stored in Vault" in stored.text, stored.text
+            return  # the deposit resumes the run
+        elif key == "sf-package-save":
+            self._save_package(next(u for label, u in found.items() if label.startswith("Salesforce: Configure")))
+        else:
+            raise AssertionError(f"unexpected step {key}")
+        slack_click(self.sandbox, message)
+
+    def _password(self, found: dict[str, str]) -> str:
+        url = next(u for label, u in found.items() if label.startswith("the password of"))
+        shown = re.search(r'<code id="secret">([^<]+)</code>', httpx.get(url).text)
+        assert shown
+        return html.unescape(shown.group(1))
+
+    def _authorize(self, configure: str, password: str) -> None:
+        to_sf = self.jira.post(configure + "/authorize")
+        assert to_sf.status_code == 303, to_sf.text
+        with httpx.Client(verify=self.tls, timeout=15) as browser:  # the successor's Salesforce session
+            login = browser.get(to_sf.headers["location"])
+            assert login.status_code == 302, login.text
+            login_url = login.url.join(login.headers["location"])
+            form = {"username": self.successor, "pw": password, "startURL": login_url.params["startURL"]}
+            signed = browser.post(str(login_url.join("/")), data=form)
+            assert signed.status_code == 302, signed.text
+            consent = browser.get(str(signed.url.join(signed.headers["location"])))
+            hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text))
+            assert hidden, consent.text
+            allow = {k: html.unescape(v) for k, v in hidden.items()} | {"decision": "Allow"}
+            back = browser.post(str(consent.url.join("/services/oauth2/authorize")), data=allow)
+            assert back.status_code == 302, back.text
+        done = self.jira.get(back.headers["location"])
+        assert done.status_code == 303, done.text
+
+    def _save_package(self, url: str) -> None:
+        with httpx.Client(verify=self.tls, timeout=15, follow_redirects=True) as browser:  # bob, in Salesforce Setup
+            base = str(httpx.URL(url).copy_with(path="/", query=None))
+            signed = browser.post(base, data={"username": "bob@acme.example", "pw": "bob-sf-Passw0rd", "startURL": "/"})
+            assert signed.status_code == 200, signed.text
+            path = httpx.URL(url).path
+            assert browser.post(url.replace(path, path.replace("/configure", "/revoke"))).status_code == 200
+            saved = browser.post(url, data={"access_token": self.token})
+            assert 'id="package-status">connected' in saved.text, saved.text
+
+    def close(self) -> None:
+        self.jira.close()
+
+
+def test_connector_server_converges_after_a_crash_at_every_point(
+    baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+    crash_matrix: Any,
+) -> None:  # fmt: skip
+    """The rotation case: Vault holds the leaver's token (v1, current) before; the new one is current only once it
+    is proven to open the connection as the successor, and the previous version is kept."""
+    case = new_case(sandbox, openbao, "server")
+    vault = custody(openbao)
+    old = vault.stage(case.token_path, {"api_access_token": "old-leaver-token"}, expect_version=0)
+    vault.promote(old.path, old.version)
+
+    def invariants() -> None:
+        state = vault.describe(case.token_path)
+        assert (state.latest_version or 0) <= 2  # one deposit, however often the run crashed
+        if state.current_version == 1:
+            return  # the previous one stays current until the new one is proven
+        assert state.current_version == 2, state
+        token = vault.read_current(case.token_path).values["api_access_token"].get_secret_value()
+        assert case.connection().current_token().token == token  # type: ignore[union-attr]
+
+    m = crash_matrix(baton_env, rotate_salesforce_jira_connector,
+                     "flows.salesforce_jira_connector:rotate_salesforce_jira_connector")  # fmt: skip
+    person = ConnectorPerson(sandbox, case.successor)
+    try:
+        outcome = m.go(m.create_run(m.deployment, request=case.request()), person, after_each=invariants)
+    finally:
+        person.close()
+    _report("rotate-salesforce-jira-connector (server)", outcome)
+    assert outcome.final["type"] == "COMPLETED", outcome.tail()
+    assert outcome.result is not None and outcome.result["status"] == "done", outcome.tail()
+    keys = ["sf-logout", "jira-revoke", "authorize", "api-token", "sf-package-save"]
+    assert outcome.steps == keys
+    assert len(outcome.points) == len(set(outcome.points))
+    assert names(outcome.points) >= {"no_other_handover", "check_users", "check_connected_app",
+                                     "check_permission_sets", "check_tokens", "api_token_state", "who_authorised",
+                                     "revoke_leaver_tokens", "authorizations", "promote_api_token"} | {
+        f"{w}:{k}" for k in keys for w in ("wait", "answer")}  # fmt: skip
+    # converged: one authorisation, the successor's; the connection runs as it with one token; Vault v2 current
+    assert case.tokens(case.successor_id) == 1 and case.tokens(case.leaver_id) == 0
+    conn = case.connection()
+    assert conn.status == "authorized" and conn.salesforce_username == case.successor
+    assert len([t for t in conn.api_tokens if t.active]) == 1
+    state = vault.describe(case.token_path)
+    assert state.current_version == 2 and state.latest_version == 2 and state.pending_version is None
+    assert vault.read_version(case.token_path, 1).values["api_access_token"].get_secret_value() == "old-leaver-token"
+    invariants()
     for key in keys:
         assert len(posts(sandbox, outcome.run_id, key)) == 1, key
