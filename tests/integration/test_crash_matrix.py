@@ -5,13 +5,16 @@ same run is started again after each kill; each step is answered once, as the pe
 clicks through the gateway, the sandbox's pages and inbox). Then it converged: no duplicate object in the
 sandbox, each step's Slack message posted once, Vault's credential current, single and working.
 
-create-salesforce-integration-user: tests/integration/test_integration_user_crashes.py; the connector in chromium:
-tests/e2e/test_connector_crashes.py; offboard-person and audit-integrations: test_crash_matrix_offboarding.py.
+create-salesforce-integration-user: its reruns as new runs in
+tests/integration/test_integration_user_crashes.py (create-jotform-api-only-user's in test_jotform_flow.py); the
+connector's cloud variant in chromium: tests/e2e/test_connector_crashes.py; offboard-person and audit-integrations:
+test_crash_matrix_offboarding.py.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import ssl
 import uuid
@@ -27,6 +30,7 @@ from baton.devstack import OpenBaoDevServer, PrefectServer
 from clients.vault.errors import VaultNotFound
 from flows.intercom_app_user import change_intercom_app_user
 from flows.jotform_api_only_user import create_jotform_api_only_user
+from flows.salesforce_integration_user import create_salesforce_integration_user
 from flows.salesforce_jira_connector import rotate_salesforce_jira_connector
 from sandbox.intercom.state import app_user, workspace
 from sandbox.jira.state import site
@@ -35,6 +39,7 @@ from sandbox.server import Sandbox
 from tests.crash_matrix import CrashMatrix, Outcome, posts, register, slack_click, step_message
 from tests.e2e.handover_case import custody, new_case
 from tests.harness import RunningGateway
+from tests.integration import test_integration_user_crashes as integration_user
 from tests.integration import test_jotform_flow as jotform
 
 pytestmark = pytest.mark.slow
@@ -351,3 +356,58 @@ def test_connector_server_converges_after_a_crash_at_every_point(
     invariants()
     for key in keys:
         assert len(posts(sandbox, outcome.run_id, key)) == 1, key
+
+
+# -- create-salesforce-integration-user, security-token path ----------------------------------------------
+
+
+def test_integration_user_converges_after_a_crash_at_every_point(
+    baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
+    crash_matrix: Any,
+) -> None:  # fmt: skip
+    username = f"token-cm.{uuid.uuid4().hex[:6]}@acme.example"
+    slug = re.sub(r"[^a-z0-9]+", "-", username).strip("-")
+    password_path, token_path = (f"baton/integrations/salesforce-{slug}/{k}" for k in ("password", "security-token"))
+    vault = custody(openbao)
+    org = org_of(sandbox.world)
+
+    def invariants() -> None:
+        assert len(integration_user._users(sandbox, username)) <= 1
+        try:
+            password = vault.describe(password_path)
+        except VaultNotFound:
+            return
+        assert password.latest_version == 1  # one generated password, reused by every rerun
+        try:
+            token = vault.describe(token_path)
+        except VaultNotFound:
+            return
+        assert (token.latest_version or 0) <= 1
+        if token.current_version is not None:  # promoted: it works, with the password (promoted with it)
+            secret = vault.read_current(password_path).values["password"].get_secret_value()
+            tok = vault.read_current(token_path).values["security_token"].get_secret_value()
+            assert org.check_login(username, secret + tok, kind="Application")
+
+    def deposit(run_id: str, key: str) -> None:
+        assert key == "security-token"
+        integration_user.answer_security_token_step(sandbox, run_id, username)
+
+    m = crash_matrix(baton_env, create_salesforce_integration_user,
+                     "flows.salesforce_integration_user:create_salesforce_integration_user")  # fmt: skip
+    request = json.loads(integration_user._params(username))
+    outcome = m.go(m.create_run(m.deployment, request=request), deposit, after_each=invariants)
+    _report("create-salesforce-integration-user", outcome)
+    assert outcome.final["type"] == "COMPLETED", outcome.tail()
+    assert outcome.result is not None and outcome.result["status"] == "done", outcome.tail()
+    assert outcome.steps == ["security-token"]
+    assert len(outcome.points) == len(set(outcome.points))
+    assert names(outcome.points) >= {"find_user", "check_licence", "ensure_profile", "role_id", "ensure_user",
+                                     "ensure_password", "password_login_works", "wait:security-token",
+                                     "answer:security-token", "verify_password_login_and_promote"}  # fmt: skip
+    users = integration_user._users(sandbox, username)
+    assert len(users) == 1
+    for path in (password_path, token_path):
+        state = vault.describe(path)
+        assert state.current_version == 1 and state.latest_version == 1 and state.pending_version is None, path
+    invariants()
+    assert len(posts(sandbox, outcome.run_id, "security-token")) == 1
