@@ -4,8 +4,8 @@ human step (tests/flows/crash_points.py), start the same run again after each cr
 happened, so that a test can check the run converged (no duplicate object, one working credential, each
 step asked once).
 
-Each run attempt is a process of its own (tests/flows/crash_worker.py); the next one is started (imports)
-while the current one runs, and released once it has ended, so a crash costs little more than the work
+Each run attempt is a process of its own (tests/flows/crash_worker.py); the next ones are started (imports)
+while the current one runs, and one is released once it has ended, so a crash costs little more than the work
 redone. Runs of other deployments the flow starts (offboarding's handovers) are executed the same way,
 unarmed: ``CrashMatrix.run_children``.
 """
@@ -27,6 +27,7 @@ from tests.harness import ROOT, FlowProcess
 WORKER = ROOT / "tests" / "flows" / "crash_worker.py"
 WAITING = ("PAUSED",)  # a suspended run is PAUSED (name "Suspended") with its input schema stored
 ENDED = ("COMPLETED", "FAILED", "CANCELLED")
+WARM = 2  # processes kept imported ahead: a short attempt is followed at once by the next
 
 
 def register(flow: Any, entrypoint: str, name: str = "crash-matrix") -> str:
@@ -155,10 +156,11 @@ class CrashMatrix:
         outputs: list[str] = []
         attempts = 0
         deadline = time.monotonic() + timeout
-        warm = self._warm()
+        warm = [self._warm() for _ in range(WARM)]
         try:
             while True:
-                flow, warm = warm.release(run_id, self.entrypoint), self._warm()
+                flow = warm.pop(0).release(run_id, self.entrypoint)
+                warm.append(self._warm())
                 attempts += 1
                 assert attempts < 80, log.read_text()
                 while flow.proc.poll() is None:
@@ -192,7 +194,8 @@ class CrashMatrix:
                 self.reschedule(run_id)
         finally:
             self.crash_file.unlink(missing_ok=True)
-            warm.flow.kill()
+            for spare in warm:
+                spare.flow.kill()
         final = self.state(run_id)
         return Outcome(run_id=run_id, points=log.read_text().split() if log.exists() else [], steps=steps, final=final,
                        result=_result(outputs[-1]), attempts=attempts, outputs=outputs)  # fmt: skip
