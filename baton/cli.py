@@ -2,6 +2,7 @@
 
     baton paused                     list the runs waiting for a person
     baton resume RUN_ID --outcome done --note "logged out" --as alice
+    baton rotate-attestation-key     a new key for the gateway's answers (restart the gateway)
 
 An answer given here is self-declared: nothing proves who typed it, so the flow records it as such
 (like an answer in the Prefect UI). Approvals are accepted only through Slack unless
@@ -277,6 +278,28 @@ def resume(
         f"{outcome.value} as {who} (self-declared, via cli)."
     )
     typer.echo(f"The flow checks the answer and records it; follow it at {step.url}")
+
+
+@app.command("rotate-attestation-key")
+def rotate_attestation_key(
+    who: str = typer.Option("operator", "--as", help="Your name, recorded as the rotation's author in Vault."),
+) -> None:
+    """Write a new attestation key in Vault and make it current; the previous one stays valid for answers
+    already signed. Restart the gateway afterwards so that it signs with the new key. Needs BATON_VAULT_*."""
+    from clients.factory import custody_from  # Vault only for this command
+    from clients.vault import VaultError, attestation
+
+    try:
+        settings = load_settings()
+        version = attestation.rotate_key(custody_from(settings), rotated_by=who)
+    except VaultError as exc:
+        _fail(str(exc), FAILED)
+    except BatonError as exc:
+        _fail(str(exc), REFUSED)
+    typer.echo(
+        f"The attestation key is now version {version} (the previous version still verifies answers signed "
+        "before now). Restart the gateway so that it signs with the new key."
+    )
 
 
 if __name__ == "__main__":

@@ -200,7 +200,7 @@ def _form_description(step: _Step) -> str:
 
 def _check(svc: Services, step: _Step, run_id: str, key: str, answer: HumanAnswer) -> tuple[bool, str]:
     """(verified, refusal or ''): the gateway's attestation, then the answer rules (clients.humanstep.rules)."""
-    key_bytes = retrying(lambda: attestation.read_key(svc.custody))
+    key_bytes = retrying(lambda: attestation.read_keys(svc.custody))
     verified = answer.via in VERIFIED_PATHS and attestation.verify(
         key_bytes, attested_fields(run_id, key, answer), answer.attestation
     )
