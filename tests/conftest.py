@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.server import Sandbox
 
-pytest_plugins = ["tests.stack", "tests.harness"]
+pytest_plugins = ["tests.stack", "tests.harness", "tests.figures"]
 
 
 @pytest.fixture(scope="session")

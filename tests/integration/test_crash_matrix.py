@@ -38,6 +38,7 @@ from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
 from tests.crash_matrix import CrashMatrix, Outcome, posts, register, slack_click, step_message
 from tests.e2e.handover_case import custody, new_case
+from tests.figures import record
 from tests.harness import RunningGateway
 from tests.integration import test_integration_user_crashes as integration_user
 from tests.integration import test_jotform_flow as jotform
@@ -73,6 +74,7 @@ def crash_matrix(prefect_server: PrefectServer, tmp_path: Path) -> Iterator[Any]
 
 def _report(name: str, outcome: Outcome) -> None:
     waits = [p for p in outcome.points if ":wait:" in p or ":answer:" in p]
+    record("crash-matrix", flows=1, crash_points=len(outcome.points), at_human_steps=len(waits))
     print(f"CRASH-MATRIX {name}: {len(outcome.points)} crash points ({len(waits)} at human steps), "
           f"{outcome.attempts} process starts, steps {outcome.steps}")  # fmt: skip
 
