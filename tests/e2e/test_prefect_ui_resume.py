@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from baton.autopilot_pages import prefect_ui_login
 from baton.devstack import PrefectServer
 from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
@@ -55,8 +56,9 @@ def start_paused(env: dict[str, str], api_url: str, *args: str, timeout: float =
 
 def cancel_if_paused(api_url: str, run_id: str) -> None:
     """Leave no paused step-probe run behind when the test fails (other tests look for the newest one)."""
-    if httpx.get(f"{api_url}/flow_runs/{run_id}").json()["state"]["type"] == "PAUSED":
-        httpx.post(f"{api_url}/flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+    with prefect_http(api_url) as http:
+        if http.get(f"flow_runs/{run_id}").json()["state"]["type"] == "PAUSED":
+            http.post(f"flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
 
 
 def test_resume_in_the_prefect_ui(baton_env: dict[str, str], prefect_server: PrefectServer, sandbox: Sandbox) -> None:
@@ -88,6 +90,7 @@ def test_resume_in_the_prefect_ui(baton_env: dict[str, str], prefect_server: Pre
                 expect.set_options(timeout=30_000)
                 page = context.new_page()
                 page.on("request", record)
+                prefect_ui_login(page, prefect_server.ui_url, prefect_server.auth_string)
                 page.goto(f"{prefect_server.ui_url}/v2/runs/flow-run/{run_id}")
                 try:
                     expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
