@@ -93,6 +93,7 @@ def summary(running: Running, run_id: str, final: dict[str, Any], began: float) 
     typer.echo("Where to look:")
     typer.echo(f"  Prefect UI, the offboarding run  {running.prefect.ui_url}/runs/flow-run/{run_id}")
     typer.echo(f"  Prefect UI, every run            {running.prefect.ui_url}/runs")
+    typer.echo(f"  Prefect UI login                 the line in {running.prefect.login_file} (gone with the server)")
     typer.echo(f"  Slack stand-in, #it-handover     {running.slack_page}")
     verdict = "every handover verified, alice frozen" if good else "NOT done (see above)"
     typer.echo(f"demo: {verdict}; total {time.monotonic() - began:.0f} s")
@@ -133,6 +134,7 @@ def main(
         typer.echo(f"[{time.monotonic() - began:6.1f}s] offboarding event {event_id} for {LEAVER} (requested by "
                    f"{REQUESTER}) sent to the gateway's hook: run {run_id}")  # fmt: skip
         typer.echo(f"         watch it: {running.prefect.ui_url}/runs/flow-run/{run_id} and {running.slack_page}")
+        typer.echo(f"         the Prefect UI asks for a login: paste the line in {running.prefect.login_file}")
         with contextlib.ExitStack() as browsing:
             browser = None if interactive else browsing.enter_context(pages.chromium(headed=headed))
             pilot = Autopilot(running.sandbox, running.prefect.api_url, run_id, typer.echo, act=not interactive,

@@ -114,7 +114,8 @@ class PrefectServer:
     authentication on (``PREFECT_SERVER_API_AUTH_STRING``, random unless given): every request but the health
     probe needs ``auth_string``, which ``client_env()`` hands to the processes that talk to it (as
     ``PREFECT_API_AUTH_STRING``, which Prefect's own client and ``clients.prefect_api`` both read).
-    ``auth_string=None`` runs it open (only to show what that allows)."""
+    ``auth_string=None`` runs it open (only to show what that allows). For a person at its UI, the auth string
+    is also in ``login_file`` (mode 0600, in the server's home), never printed or logged."""
 
     home: Path
     port: int = 0
@@ -135,6 +136,18 @@ class PrefectServer:
     def database(self) -> Path:
         return self.home / "prefect.db"
 
+    @property
+    def login_file(self) -> Path:
+        """What to type into the Prefect UI's login page (the auth string), readable by its owner only."""
+        return self.home / "ui-login"
+
+    def _write_login_file(self) -> None:
+        self.login_file.unlink(missing_ok=True)
+        if self.auth_string:
+            fd = os.open(self.login_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(self.auth_string + "\n")
+
     def client_env(self) -> dict[str, str]:
         """Environment for processes that talk to this server (flows, workers, the gateway, the CLI)."""
         env = {
@@ -154,6 +167,7 @@ class PrefectServer:
     def start(self, timeout: float = 90) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
+        self._write_login_file()
         log = self.home / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(self.client_env())
@@ -178,3 +192,4 @@ class PrefectServer:
 
     def stop(self) -> None:
         _stop(self.proc, timeout=20)
+        self.login_file.unlink(missing_ok=True)

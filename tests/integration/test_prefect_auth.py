@@ -79,6 +79,10 @@ def test_the_prefect_server_requires_its_auth_string(prefect_server: PrefectServ
     with pytest.raises(PrefectUnauthorized, match="BATON_PREFECT_API_AUTH_STRING"):
         PrefectAPI(prefect_server.api_url, auth_string="baton:wrong").paused_runs(1)
     assert PrefectServer(prefect_server.home).auth_string != prefect_server.auth_string  # random per server
+    # for a person at the UI: the login file, its owner's only; never in the server's log
+    assert prefect_server.login_file.read_text().strip() == prefect_server.auth_string
+    assert prefect_server.login_file.stat().st_mode & 0o777 == 0o600
+    assert prefect_server.auth_string not in (prefect_server.home / "server.log").read_text()
 
 
 @pytest.mark.slow
