@@ -78,9 +78,11 @@ class Autopilot:
     """Answers every human step of one offboarding run (and of the handover runs it starts)."""
 
     def __init__(self, sandbox: Sandbox, prefect_api: str, run_id: str, say: Callable[[str], None],
-                 *, act: bool = True, browser: Any = None, began: float | None = None) -> None:  # fmt: skip
+                 *, act: bool = True, browser: Any = None, began: float | None = None,
+                 auth_string: str | None = None) -> None:  # fmt: skip
+        """*auth_string*: the Prefect server's ``user:password`` (default: PREFECT_API_AUTH_STRING)."""
         self.sandbox, self.run_id, self.say, self.act, self.browser = sandbox, run_id, say, act, browser
-        self.http = prefect_http(prefect_api, timeout=30)
+        self.http = prefect_http(prefect_api, timeout=30, auth_string=auth_string)
         self.began = began or time.monotonic()
         self.urls = sandbox.urls
         self.passwords = sandbox_passwords()

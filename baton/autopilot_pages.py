@@ -56,6 +56,27 @@ def browser_page() -> Iterator[Any]:
         yield loopback_page(browser)
 
 
+# -- the Prefect UI ---------------------------------------------------------------------------------------
+
+
+def prefect_ui_login(page: Any, ui_url: str, auth_string: str | None) -> None:
+    """Log in to the Prefect UI of a server with its HTTP Basic authentication on, as a person does: its login
+    page (``/v2/login``) takes the auth string ``user:password``; the UI checks it against the API and keeps it
+    for this origin (localStorage ``prefect-password``, which the v1 and v2 UIs both send as
+    ``Authorization: Basic``). A wrong one stays on the login page: RuntimeError. No auth string: nothing to do."""
+    if not auth_string:
+        return
+    page.goto(ui_url.rstrip("/") + "/v2/login")
+    page.get_by_placeholder("admin:pass").fill(auth_string)
+    page.get_by_role("button", name="Login").click()
+    try:
+        page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+    except Exception as exc:  # playwright's TimeoutError: say what it means
+        raise RuntimeError(
+            f"the Prefect UI at {ui_url} did not accept the auth string (still on its login page)"
+        ) from exc
+
+
 # -- Slack: the step's message and its links ------------------------------------------------------------
 
 

@@ -7,7 +7,8 @@
 An answer given here is self-declared: nothing proves who typed it, so the flow records it as such
 (like an answer in the Prefect UI). Approvals are accepted only through Slack unless
 BATON_APPROVALS_SLACK_ONLY=false. Settings come from BATON_* (BATON_PREFECT_API_URL); a Prefect API
-behind HTTP Basic authentication is reached with PREFECT_API_AUTH_STRING=user:password.
+behind HTTP Basic authentication (PREFECT_SERVER_API_AUTH_STRING) is reached with
+BATON_PREFECT_API_AUTH_STRING=user:password (or Prefect's own PREFECT_API_AUTH_STRING).
 
 Exit codes: 0 done; 1 Prefect refused the answer or could not be reached; 2 Baton refused the
 command (bad input, unknown run, run not waiting, answer not allowed) and sent nothing.

@@ -29,7 +29,6 @@ import typer
 from baton import autopilot_pages as pages
 from baton.autopilot import Autopilot
 from baton.demo_stack import CATALOG, Running, Stack
-from clients.prefect_api import prefect_http
 from flows.catalog import load_catalog
 from sandbox.connectors.jira_app import connector
 from sandbox.intercom.state import app_user
@@ -79,7 +78,7 @@ def vendor_checks(running: Running) -> list[tuple[bool, str]]:
 
 
 def summary(running: Running, run_id: str, final: dict[str, Any], began: float) -> bool:
-    with prefect_http(running.prefect.api_url) as http:
+    with running.prefect.http() as http:
         artifact = http.get("artifacts/offboarding-summary/latest")
     typer.echo("")
     typer.echo(f"offboarding run {run_id}: {final['type']} {final.get('message') or ''}".rstrip())
@@ -94,6 +93,7 @@ def summary(running: Running, run_id: str, final: dict[str, Any], began: float) 
     typer.echo("Where to look:")
     typer.echo(f"  Prefect UI, the offboarding run  {running.prefect.ui_url}/runs/flow-run/{run_id}")
     typer.echo(f"  Prefect UI, every run            {running.prefect.ui_url}/runs")
+    typer.echo(f"  Prefect UI login                 the line in {running.prefect.login_file} (gone with the server)")
     typer.echo(f"  Slack stand-in, #it-handover     {running.slack_page}")
     verdict = "every handover verified, alice frozen" if good else "NOT done (see above)"
     typer.echo(f"demo: {verdict}; total {time.monotonic() - began:.0f} s")
@@ -134,10 +134,11 @@ def main(
         typer.echo(f"[{time.monotonic() - began:6.1f}s] offboarding event {event_id} for {LEAVER} (requested by "
                    f"{REQUESTER}) sent to the gateway's hook: run {run_id}")  # fmt: skip
         typer.echo(f"         watch it: {running.prefect.ui_url}/runs/flow-run/{run_id} and {running.slack_page}")
+        typer.echo(f"         the Prefect UI asks for a login: paste the line in {running.prefect.login_file}")
         with contextlib.ExitStack() as browsing:
             browser = None if interactive else browsing.enter_context(pages.chromium(headed=headed))
             pilot = Autopilot(running.sandbox, running.prefect.api_url, run_id, typer.echo, act=not interactive,
-                              browser=browser, began=began)  # fmt: skip
+                              browser=browser, began=began, auth_string=running.prefect.auth_string)  # fmt: skip
             if interactive:
                 typer.echo("         act as bob@ in the Slack stand-in and on the pages each step links to (sandbox "
                            "logins: docs/operators.md); Ctrl-C stops everything")  # fmt: skip

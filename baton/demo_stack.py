@@ -23,7 +23,6 @@ from baton.autopilot import wait_for
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
-from clients.prefect_api import prefect_http
 from deployments.vault.setup import setup_vault
 from gateway.app import build, create_app
 from sandbox.server import Sandbox
@@ -140,7 +139,7 @@ class Stack:
         step("5/5 python -m baton.serve (the deployments prefect.yaml declares) ...")
         served_env = {**os.environ, **env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
         served = self.add(_Served(served_env, state_dir / "serve.log"))
-        with prefect_http(prefect.api_url, timeout=15) as http:
+        with prefect.http(timeout=15) as http:
 
             def ready() -> bool:
                 if served.proc.poll() is not None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from clients.prefect_api import prefect_http
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -101,15 +103,26 @@ class OpenBaoDevServer:
         _stop(self.proc)
 
 
+def new_auth_string() -> str:
+    """A random ``user:password`` for a Prefect server's HTTP Basic authentication."""
+    return "baton:" + secrets.token_urlsafe(24)
+
+
 @dataclass
 class PrefectServer:
-    """``prefect server start`` on SQLite in its own PREFECT_HOME, on a free loopback port."""
+    """``prefect server start`` on SQLite in its own PREFECT_HOME, on a free loopback port, with its HTTP Basic
+    authentication on (``PREFECT_SERVER_API_AUTH_STRING``, random unless given): every request but the health
+    probe needs ``auth_string``, which ``client_env()`` hands to the processes that talk to it (as
+    ``PREFECT_API_AUTH_STRING``, which Prefect's own client and ``clients.prefect_api`` both read).
+    ``auth_string=None`` runs it open (only to show what that allows). For a person at its UI, the auth string
+    is also in ``login_file`` (mode 0600, in the server's home), never printed or logged."""
 
     home: Path
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     startup_seconds: float = 0.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    auth_string: str | None = field(default_factory=new_auth_string, repr=False)
 
     @property
     def api_url(self) -> str:
@@ -123,21 +136,43 @@ class PrefectServer:
     def database(self) -> Path:
         return self.home / "prefect.db"
 
+    @property
+    def login_file(self) -> Path:
+        """What to type into the Prefect UI's login page (the auth string), readable by its owner only."""
+        return self.home / "ui-login"
+
+    def _write_login_file(self) -> None:
+        self.login_file.unlink(missing_ok=True)
+        if self.auth_string:
+            fd = os.open(self.login_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(self.auth_string + "\n")
+
     def client_env(self) -> dict[str, str]:
-        """Environment for processes that talk to this server (flows, workers, the gateway)."""
-        return {
+        """Environment for processes that talk to this server (flows, workers, the gateway, the CLI)."""
+        env = {
             "PREFECT_API_URL": self.api_url,
             "PREFECT_HOME": str(self.home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOCAL_STORAGE_PATH": str(self.home / "storage"),
         }
+        if self.auth_string:
+            env["PREFECT_API_AUTH_STRING"] = self.auth_string
+        return env
+
+    def http(self, timeout: float = 10.0) -> httpx.Client:
+        """An httpx client for this server's REST API, authenticated (``clients.prefect_api.prefect_http``)."""
+        return prefect_http(self.api_url, timeout=timeout, auth_string=self.auth_string or "")
 
     def start(self, timeout: float = 90) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
+        self._write_login_file()
         log = self.home / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(self.client_env())
+        if self.auth_string:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
         env.update(
             PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{self.database}",
             PREFECT_UI_API_URL=self.api_url,
@@ -157,3 +192,4 @@ class PrefectServer:
 
     def stop(self) -> None:
         _stop(self.proc, timeout=20)
+        self.login_file.unlink(missing_ok=True)

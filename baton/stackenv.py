@@ -21,11 +21,14 @@ def stack_env(
     hook_secret: str = "hook-secret-for-tests-0001",
     okta_hook_secret: str = "okta-hook-secret-for-tests-0001",
 ) -> dict[str, str]:
-    """Settings for flows, workers and the gateway; SaaS base URLs point at the sandbox's *urls*."""
+    """Settings for flows, workers, the gateway and the CLI; SaaS base URLs point at the sandbox's *urls*; the
+    Prefect server's auth string both as Baton's setting and as Prefect's own (``client_env()``)."""
+    auth = {"BATON_PREFECT_API_AUTH_STRING": prefect.auth_string} if prefect.auth_string else {}
     return {
         "BATON_VAULT_ADDR": vault_addr,
         "BATON_VAULT_TOKEN": vault_token,
         "BATON_PREFECT_API_URL": prefect.api_url,
+        **auth,
         "BATON_SLACK_BOT_TOKEN": slack_bot_token,
         "BATON_SLACK_SIGNING_SECRET": slack_signing_secret,
         "BATON_SLACK_BASE_URL": urls["slack"] + "/api/",

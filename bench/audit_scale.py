@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import hvac
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from
-from clients.prefect_api import prefect_http
 from deployments.vault.setup import setup_vault
 from sandbox import calllog
 from sandbox.server import Sandbox
@@ -66,7 +65,7 @@ def _one(size: int, bao: OpenBaoDevServer, prefect: PrefectServer, work: Path) -
         if result.get("status") != "done":
             raise RuntimeError(f"the audit failed at {size}: {flow.output()[-3000:]}")
         calls = calllog.since(before, dict(sandbox.world.calls))
-        with prefect_http(prefect.api_url) as http:
+        with prefect.http() as http:
             run = http.get(f"flow_runs/{result['flow_run_id']}").json()
     finally:
         sandbox.stop()
@@ -120,7 +119,8 @@ def main() -> None:
     rows = []
     try:
         setup_vault(hvac.Client(url=bao.addr, token=bao.root_token))
-        with temporary_settings(updates={PREFECT_API_URL: prefect.api_url}):
+        authenticated = {PREFECT_API_URL: prefect.api_url, PREFECT_API_AUTH_STRING: prefect.auth_string}
+        with temporary_settings(updates=authenticated):
             register_deployment()
         for size in sizes:
             row = _one(size, bao, prefect, work)

@@ -19,7 +19,6 @@ from baton import autopilot_pages as pages
 from baton.autopilot import APPROVER, Autopilot, paused_at, wait_for
 from baton.demo import send_offboarding_event
 from baton.demo_stack import Running, Stack
-from clients.prefect_api import prefect_http
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,16 +56,24 @@ def main() -> None:
     try:
         running = stack.start(Path(tempfile.mkdtemp(prefix="baton-shots-")), 0, 0, print)
         run_id = send_offboarding_event(running, f"docs-{int(time.time())}")
-        http = prefect_http(running.prefect.api_url, timeout=30)
+        http = running.prefect.http(timeout=30)
         wait_for("the approval step", lambda: paused_at(http, http.get(f"flow_runs/{run_id}").json()), timeout=300)
         print(f"approval waiting after {time.monotonic() - began:.0f} s")
         with pages.chromium() as browser:
             page = pages.loopback_page(browser, timeout_ms=60_000)
+            pages.prefect_ui_login(page, running.prefect.ui_url, running.prefect.auth_string)
             _slack(page, running, "Approve the offboarding plan", args.out / "slack-approval.png")
             _prefect(page, running, run_id, args.out / "prefect-ui-approval.png")
             message = pages.step_message(running.sandbox.world, run_id, "approve-offboarding")
             pages.click(running.sandbox.world, APPROVER, message, "baton_approve")
-            pilot = Autopilot(running.sandbox, running.prefect.api_url, run_id, print, act=False)
+            pilot = Autopilot(
+                running.sandbox,
+                running.prefect.api_url,
+                run_id,
+                print,
+                act=False,
+                auth_string=running.prefect.auth_string,
+            )
 
             def first_step() -> tuple[str, str] | None:
                 for handover in pilot.follow_children():

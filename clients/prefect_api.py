@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from core import redaction
 from core.errors import BatonError
 
 BUSY = (502, 503, 504)
@@ -28,6 +29,15 @@ class PrefectAPIError(BatonError):
 
 class PrefectUnreachable(PrefectAPIError):
     """No answer from Prefect at all (connection refused, timeout)."""
+
+
+class PrefectUnauthorized(PrefectAPIError):
+    """Prefect answered 401: no or wrong HTTP Basic credentials for a server with its auth string set."""
+
+
+UNAUTHORIZED_HINT = (
+    "set BATON_PREFECT_API_AUTH_STRING (or PREFECT_API_AUTH_STRING) to the server's PREFECT_SERVER_API_AUTH_STRING"
+)
 
 
 class NotPaused(PrefectAPIError):
@@ -102,6 +112,7 @@ def prefect_http(api_url: str, *, timeout: float = 10.0, auth_string: str | None
     auth: httpx.BasicAuth | None = None
     if auth_string and ":" in auth_string:
         user, password = auth_string.split(":", 1)
+        redaction.register(auth_string, password)
         auth = httpx.BasicAuth(user, password)
     return httpx.Client(base_url=api_url.rstrip("/") + "/", timeout=timeout, auth=auth, transport=BusyRetryTransport())
 
@@ -122,9 +133,15 @@ class PrefectAPI:
             ) from None
 
     def _json(self, reply: httpx.Response, what: str) -> Any:
+        self._authorized(reply, what)
         if reply.status_code >= 400:
             raise PrefectAPIError(f"Prefect answered HTTP {reply.status_code} to {what}: {reply.text[:300]}")
         return reply.json()
+
+    @staticmethod
+    def _authorized(reply: httpx.Response, what: str) -> None:
+        if reply.status_code == 401:
+            raise PrefectUnauthorized(f"Prefect refused Baton's credentials (HTTP 401) to {what}: {UNAUTHORIZED_HINT}")
 
     def flow_run(self, run_id: str) -> RunState | None:
         """``GET /flow_runs/<id>``; None when there is no such run (or the id is not a UUID)."""
@@ -150,6 +167,7 @@ class PrefectAPI:
     def run_input(self, run_id: str, key: str) -> Any:
         """``GET /flow_runs/<id>/input/<key>``, JSON-decoded; None when the key is absent."""
         reply = self._call("GET", f"flow_runs/{run_id}/input/{key}")
+        self._authorized(reply, f"GET flow_runs/{run_id}/input/{key}")
         if reply.status_code >= 400:
             return None
         try:
@@ -175,7 +193,7 @@ class PrefectAPI:
         """Resume, or raise: NotPaused when Prefect says the run is not waiting, PrefectAPIError otherwise."""
         try:
             body = self.resume_reply(run_id, run_input, wait_for_schema=wait_for_schema)
-        except PrefectUnreachable:
+        except (PrefectUnreachable, PrefectUnauthorized):
             raise
         except PrefectAPIError as exc:
             raise PrefectAPIError(f"Prefect refused to resume run {run_id}: {exc}") from None

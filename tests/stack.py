@@ -8,7 +8,12 @@ from pathlib import Path
 
 import hvac
 import pytest
-from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+from prefect.settings import (
+    PREFECT_API_AUTH_STRING,
+    PREFECT_API_URL,
+    PREFECT_LOCAL_STORAGE_PATH,
+    temporary_settings,
+)
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
 from deployments.vault.setup import setup_vault
@@ -27,13 +32,18 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBaoDevServ
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    """A real Prefect server on SQLite, once per session; this process's Prefect client points at it."""
+    """A real Prefect server on SQLite, once per session, its HTTP Basic authentication on; this process's
+    Prefect client (and ``clients.prefect_api``, through PREFECT_API_AUTH_STRING) points at it, authenticated."""
     server = PrefectServer(Path(tmp_path_factory.mktemp("prefect"))).start()
     saved = {k: os.environ.get(k) for k in server.client_env()}
     os.environ.update(server.client_env())
     try:
         with temporary_settings(
-            updates={PREFECT_API_URL: server.api_url, PREFECT_LOCAL_STORAGE_PATH: str(server.home / "storage")}
+            updates={
+                PREFECT_API_URL: server.api_url,
+                PREFECT_API_AUTH_STRING: server.auth_string,
+                PREFECT_LOCAL_STORAGE_PATH: str(server.home / "storage"),
+            }
         ):
             yield server
     finally:

@@ -1,9 +1,12 @@
 """A person answers a human step in the Prefect UI (v2) in Debian chromium: Open menu → Resume, the
 form shows the step's instruction, they type their name and press Resume; the flow records the answer
-as self-declared, via prefect-ui. Only loopback is reachable (the UI calls an analytics host at start)."""
+as self-declared, via prefect-ui. Only loopback is reachable (the UI calls an analytics host at start).
+The server's HTTP Basic auth is on: the run's page first shows the UI's login page; the person logs in
+with the auth string (baton.autopilot_pages.prefect_ui_login)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -13,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from baton.autopilot_pages import prefect_ui_login
 from baton.devstack import PrefectServer
 from clients.prefect_api import prefect_http
 from sandbox.server import Sandbox
@@ -55,8 +59,9 @@ def start_paused(env: dict[str, str], api_url: str, *args: str, timeout: float =
 
 def cancel_if_paused(api_url: str, run_id: str) -> None:
     """Leave no paused step-probe run behind when the test fails (other tests look for the newest one)."""
-    if httpx.get(f"{api_url}/flow_runs/{run_id}").json()["state"]["type"] == "PAUSED":
-        httpx.post(f"{api_url}/flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+    with prefect_http(api_url) as http:
+        if http.get(f"flow_runs/{run_id}").json()["state"]["type"] == "PAUSED":
+            http.post(f"flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
 
 
 def test_resume_in_the_prefect_ui(baton_env: dict[str, str], prefect_server: PrefectServer, sandbox: Sandbox) -> None:
@@ -76,7 +81,9 @@ def test_resume_in_the_prefect_ui(baton_env: dict[str, str], prefect_server: Pre
 
     def record(request: Request) -> None:
         if request.method == "POST" and request.url.endswith(f"/flow_runs/{run_id}/resume"):
-            sent.append(json.loads(request.post_data or "{}"))
+            sent.append(
+                {**json.loads(request.post_data or "{}"), "authorization": request.headers.get("authorization")}
+            )
 
     try:
         with sync_playwright() as pw:
@@ -88,6 +95,10 @@ def test_resume_in_the_prefect_ui(baton_env: dict[str, str], prefect_server: Pre
                 expect.set_options(timeout=30_000)
                 page = context.new_page()
                 page.on("request", record)
+                page.goto(f"{prefect_server.ui_url}/v2/runs/flow-run/{run_id}")  # not logged in: the login page
+                expect(page.get_by_placeholder("admin:pass")).to_be_visible()
+                expect(page.get_by_text("Paused", exact=True)).to_have_count(0)
+                prefect_ui_login(page, prefect_server.ui_url, prefect_server.auth_string)
                 page.goto(f"{prefect_server.ui_url}/v2/runs/flow-run/{run_id}")
                 try:
                     expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
@@ -122,4 +133,5 @@ def test_resume_in_the_prefect_ui(baton_env: dict[str, str], prefect_server: Pre
     assert "answered 'done' by erin.ops via prefect-ui (self-declared)" in flow.output()
     assert len(sent) == 1 and sent[0]["run_input"]["responder"] == "erin.ops"
     assert not sent[0]["run_input"].get("attestation")
+    assert sent[0]["authorization"] == "Basic " + base64.b64encode(str(prefect_server.auth_string).encode()).decode()
     assert all(urlsplit(u).hostname != "127.0.0.1" for u in blocked)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from baton.autopilot_pages import prefect_ui_login
 from baton.devstack import PrefectServer
 from baton.serve import deployments
 from tests.e2e.browser import browser_page, needs_chromium
@@ -16,8 +17,9 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 def test_the_run_form_offers_the_credential_mode_as_a_choice(prefect_server: PrefectServer) -> None:
     runner = next(d for d in deployments() if d.name == "create-salesforce-integration-user")
     deployment_id = runner.apply()
-    ui = prefect_server.api_url.removesuffix("/api")
+    ui = prefect_server.ui_url
     with browser_page() as page:
+        prefect_ui_login(page, ui, prefect_server.auth_string)  # the server's HTTP Basic auth is on
         page.goto(f"{ui}/v2/deployments/deployment/{deployment_id}/run")  # type: ignore[attr-defined]
         choice = page.get_by_role("button", name="Select Credential Mode")  # type: ignore[attr-defined]
         choice.wait_for(timeout=60_000)

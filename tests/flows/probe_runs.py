@@ -98,6 +98,19 @@ def wait_final(api_url: str, run_id: str, timeout: float = 30) -> dict[str, Any]
     return wait_for(api_url, run_id, lambda found: (found.get("state") or {}).get("type") in FINAL, timeout)
 
 
+def answers(api_url: str, run: dict[str, Any], step: str = "probe") -> tuple[int, int]:
+    """(answers stored, answers recorded) for the step *run* waited at: its response input (0 or 1) and
+    its ``human-step-<step>`` artifacts (the flow writes one when it accepts an answer)."""
+    response = run["state"]["state_details"]["run_input_keyset"]["response"]
+    with _client(api_url) as http:
+        stored = http.get(f"flow_runs/{run['id']}/input/{response}").status_code == 200
+        recorded = http.post(
+            "artifacts/filter",
+            json={"artifacts": {"key": {"any_": [f"human-step-{step}"]}}, "flow_runs": {"id": {"any_": [run["id"]]}}},
+        ).json()
+    return int(stored), len(recorded)
+
+
 def cancel_if_open(api_url: str, run_id: str) -> None:
     """End a run a failed test left open (PAUSED, RUNNING), so later tests do not find it."""
     if state_of(api_url, run_id)[0] in FINAL:

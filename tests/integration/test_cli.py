@@ -75,18 +75,15 @@ def start_paused(env: dict[str, str], api_url: str, *args: str, timeout: float =
 
 
 def state_of_run(api_url: str, run_id: str) -> dict[str, Any]:
-    for _ in range(5):  # a busy SQLite server may answer 503 for a moment
-        reply = httpx.get(f"{api_url}/flow_runs/{run_id}")
-        if reply.status_code < 500:
-            break
-        time.sleep(0.5)
-    state: dict[str, Any] = reply.json()["state"]
+    with prefect_http(api_url) as http:  # rides out a busy SQLite server's 503
+        state: dict[str, Any] = http.get(f"flow_runs/{run_id}").json()["state"]
     return state
 
 
 def no_answer_stored(api_url: str, waiting: Waiting) -> bool:
     response = waiting.run["state"]["state_details"]["run_input_keyset"]["response"]
-    return httpx.get(f"{api_url}/flow_runs/{waiting.id}/input/{response}").status_code == 404
+    with prefect_http(api_url) as http:
+        return http.get(f"flow_runs/{waiting.id}/input/{response}").status_code == 404
 
 
 def finish(env: dict[str, str], api_url: str, waiting: Waiting) -> None:
@@ -100,10 +97,11 @@ def finish(env: dict[str, str], api_url: str, waiting: Waiting) -> None:
     finally:
         waiting.flow.kill()
         if state_of_run(api_url, waiting.id)["type"] == "PAUSED":
-            httpx.post(
-                f"{api_url}/flow_runs/{waiting.id}/set_state",
-                json={"state": {"type": "CANCELLED", "name": "Cancelled"}, "force": True},
-            )
+            with prefect_http(api_url) as http:
+                http.post(
+                    f"flow_runs/{waiting.id}/set_state",
+                    json={"state": {"type": "CANCELLED", "name": "Cancelled"}, "force": True},
+                )
 
 
 def test_help_explains_the_commands_and_exit_codes() -> None:
@@ -153,7 +151,7 @@ def test_paused_lists_the_step_then_resume_answers_it(
     assert result["outcome"] == "done" and result["note"] == "all tabs closed"
     assert result["via"] == "cli" and result["verified"] is False and result["responder"] == "alice"
     assert "answered 'done' by alice via cli (self-declared)" in waiting.flow.output()
-    meta = httpx.get(f"{api}/flow_runs/{waiting.id}/input/baton-step-probe").json()
+    meta = prefect_http(api).get(f"flow_runs/{waiting.id}/input/baton-step-probe").json()
     final = state_of(sandbox.world).message(meta["channel"], meta["ts"])
     assert "*Done* by alice at" in str(final["blocks"]) and "(via cli, self-declared)" in str(final["blocks"])
     assert waiting.id not in cli(baton_env, "paused").stdout
@@ -198,8 +196,9 @@ def test_unknown_run_is_refused(baton_env: dict[str, str]) -> None:
 
 def test_run_that_is_not_paused_is_refused(baton_env: dict[str, str], prefect_server: PrefectServer) -> None:
     api = prefect_server.api_url
-    flow_id = httpx.post(f"{api}/flows/", json={"name": "cli-not-paused"}).json()["id"]
-    run = httpx.post(f"{api}/flow_runs/", json={"flow_id": flow_id, "state": {"type": "COMPLETED"}}).json()
+    with prefect_http(api) as http:
+        flow_id = http.post("flows/", json={"name": "cli-not-paused"}).json()["id"]
+        run = http.post("flow_runs/", json={"flow_id": flow_id, "state": {"type": "COMPLETED"}}).json()
     done = cli(baton_env, "resume", run["id"], "--outcome", "done", "--as", "alice")
     assert done.returncode == 2, done.stderr
     assert f"run {run['id']} is Completed, not waiting for an answer" in done.stderr

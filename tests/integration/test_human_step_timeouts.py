@@ -2,6 +2,10 @@
 
 step_probe with ``deadline=8`` waits with ``WaitPolicy(remind_every=2, escalate_after=4, deadline=8)``
 in a paused (not suspended) run, so the reminders come from the waiting process itself.
+
+A timeout never answers anything: the approval's form defaults to "approve" and a task's to "done", yet at
+the deadline no answer is stored or recorded, the run fails, nothing after the step runs, and a click on the
+expired step's buttons resumes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tests.harness import FlowProcess, RunningGateway
 
 CHANNEL = "C0HANDOVER"
 TITLE = "Log out of Salesforce"
+HEALTHZ = "admin GET /healthz"  # step_probe calls it once before its step and once after
 
 
 @pytest.fixture
@@ -41,10 +46,12 @@ def test_no_answer_reminds_escalates_then_fails_safe(
 ) -> None:
     api = prefect_server.api_url
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    flow = FlowProcess("step_probe.py", baton_env, "kind=task", "deadline=8")
+    before = sandbox.world.calls[HEALTHZ]
+    flow = FlowProcess("step_probe.py", baton_env, "kind=task", "deadline=8", f"admin_url={sandbox.urls['admin']}")
     run_id = ""
     try:
-        run_id = probe_runs.find_paused(api, "step-probe", since=since, where={"kind": "task", "deadline": 8})["id"]
+        run = probe_runs.find_paused(api, "step-probe", since=since, where={"kind": "task", "deadline": 8})
+        run_id = run["id"]
         flow.proc.wait(timeout=40)  # the server may fail the expired pause first; the flow's own failure comes last
         final = probe_runs.wait_final(api, run_id, timeout=10)
     finally:
@@ -56,7 +63,9 @@ def test_no_answer_reminds_escalates_then_fails_safe(
     assert state["type"] == "FAILED", state
     assert "HumanStepTimedOut" in state["message"] and f"no answer to '{TITLE}' before its deadline" in state["message"]
     assert "The old integration user still works" in state["message"]
-    assert flow.proc.returncode != 0 and "RESULT=" not in flow.output()  # nothing after the step ran
+    assert flow.proc.returncode != 0 and "RESULT=" not in flow.output()  # no outcome, "done" least of all
+    assert sandbox.world.calls[HEALTHZ] == before + 1, "the task after the step ran"
+    assert probe_runs.answers(api, run) == (0, 0)
 
     slack = state_of(sandbox.world)
     parent = next(m for m in slack.messages(CHANNEL) if run_id in json.dumps(m.get("blocks") or []))
@@ -84,3 +93,48 @@ def test_no_answer_reminds_escalates_then_fails_safe(
     click = slack.click("carol@acme.example", CHANNEL, parent["ts"], "baton_done")
     assert click.status == 200 and json.loads(click.body)["text"].startswith("Nothing to do"), click.body
     assert probe_runs.state_of(api, run_id)[0] == "FAILED"
+
+
+def test_an_approval_nobody_gives_is_never_approved(
+    baton_env: dict[str, str],
+    gateway: RunningGateway,
+    sandbox: Sandbox,
+    prefect_server: PrefectServer,
+    slack_unlimited: None,
+) -> None:
+    """The approval's form offers "approve" as its default; at the deadline the run fails, unapproved."""
+    api = prefect_server.api_url
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    before = sandbox.world.calls[HEALTHZ]
+    args = ("kind=approval", "deadline=4", "requested_by=carol@acme.example", f"admin_url={sandbox.urls['admin']}")
+    flow = FlowProcess("step_probe.py", baton_env, *args)
+    run_id = ""
+    try:
+        run = probe_runs.find_paused(api, "step-probe", since=since, where={"kind": "approval", "deadline": 4})
+        run_id = run["id"]
+        flow.proc.wait(timeout=30)
+        final = probe_runs.wait_final(api, run_id, timeout=10)
+    finally:
+        flow.kill()
+        if run_id:
+            probe_runs.cancel_if_open(api, run_id)
+
+    state = final["state"]
+    assert state["type"] == "FAILED", state
+    assert "HumanStepTimedOut" in state["message"] and "before its deadline" in state["message"], state
+    assert flow.proc.returncode != 0 and "RESULT=" not in flow.output()  # no outcome: not "approve"
+    assert "answered 'approve'" not in flow.output()
+    assert sandbox.world.calls[HEALTHZ] == before + 1, "the task after the approval ran"
+    assert probe_runs.answers(api, run) == (0, 0)
+
+    slack = state_of(sandbox.world)
+    parent = next(m for m in slack.messages(CHANNEL) if run_id in json.dumps(m.get("blocks") or []))
+    texts = probe_runs.thread_texts(slack.thread(CHANNEL, parent["ts"])[1:])
+    assert sum("Nobody answered" in t for t in texts) == 1, texts
+    assert not any("Approved" in t for t in probe_runs.thread_texts([slack.message(CHANNEL, parent["ts"])])), parent
+    # an approver's click after the deadline approves nothing
+    click = slack.click("bob@acme.example", CHANNEL, parent["ts"], "baton_approve")
+    assert click.status == 200 and json.loads(click.body)["text"].startswith("Nothing to do"), click.body
+    assert probe_runs.state_of(api, run_id)[0] == "FAILED"
+    assert sandbox.world.calls[HEALTHZ] == before + 1
+    assert probe_runs.answers(api, run) == (0, 0)

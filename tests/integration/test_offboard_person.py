@@ -160,7 +160,7 @@ def approve(sandbox: Sandbox, api: str, after: float, flow: FlowProcess) -> str:
         state_of(sandbox.world).click("carol@acme.example", "C0HANDOVER", message["ts"], "baton_approve").status == 200
     )
     time.sleep(1)
-    assert httpx.get(f"{api}/flow_runs/{run['id']}").json()["state"]["type"] == "PAUSED", "the requester approved"
+    assert prefect_http(api).get(f"flow_runs/{run['id']}").json()["state"]["type"] == "PAUSED", "the requester approved"
     assert state_of(sandbox.world).click("bob@acme.example", "C0HANDOVER", message["ts"], "baton_approve").status == 200
     return str(run["id"])
 
@@ -189,7 +189,7 @@ def test_every_handover_verified_then_alice_is_frozen(
     children = {r["id"] for r in child_runs(prefect_server.api_url, ["offboarding", f"baton-leaver:{ALICE}"])}
     assert {state["run_id"] for state in result["handovers"].values()} <= children
     for state in result["handovers"].values():  # each its own run, of its own deployment, with the catalog's request
-        run = httpx.get(f"{prefect_server.api_url}/flow_runs/{state['run_id']}").json()
+        run = prefect_http(prefect_server.api_url).get(f"flow_runs/{state['run_id']}").json()
         assert run["deployment_id"] and run["parameters"]["request"]["requested_by"] == "carol@acme.example"
     with prefect_http(prefect_server.api_url) as http:
         artifact = http.get("artifacts/offboarding-summary/latest").json()
@@ -372,7 +372,7 @@ def test_an_okta_deactivate_offboards_alice_through_the_deployment(
     assert approve(sandbox, api, began, _Run()) == created["id"]  # type: ignore[arg-type]
     deadline = time.monotonic() + 300
     while True:
-        run = httpx.get(f"{api}/flow_runs/{created['id']}").json()
+        run = prefect_http(api).get(f"flow_runs/{created['id']}").json()
         if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             break
         assert time.monotonic() < deadline, run["state"]

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from baton.devstack import PrefectServer
+from clients.prefect_api import prefect_http
 from tests.harness import RunningGateway
 
 
@@ -39,7 +40,8 @@ class Hook:
         self.url = gateway.url + "/hooks/offboarding"
         self.secret = baton_env["BATON_GATEWAY_HOOK_SECRET"]
         self.api = api
-        reply = httpx.get(f"{api}/deployments/name/{baton_env['BATON_OFFBOARDING_DEPLOYMENT']}")
+        self.prefect = prefect_http(api)  # authenticated (the server's HTTP Basic auth is on)
+        reply = self.prefect.get(f"deployments/name/{baton_env['BATON_OFFBOARDING_DEPLOYMENT']}")
         reply.raise_for_status()
         self.deployment_id = str(reply.json()["id"])
 
@@ -52,7 +54,7 @@ class Hook:
 
     def runs(self) -> int:
         """How many runs the deployment has."""
-        reply = httpx.post(f"{self.api}/flow_runs/count", json={"deployments": {"id": {"any_": [self.deployment_id]}}})
+        reply = self.prefect.post("flow_runs/count", json={"deployments": {"id": {"any_": [self.deployment_id]}}})
         reply.raise_for_status()
         return int(reply.json())
 
@@ -73,7 +75,7 @@ def test_a_signed_event_starts_one_run_and_a_repeat_returns_the_same_run(hook: H
     assert again.status_code == 202 and again.json()["flow_run_id"] == run_id
     assert hook.runs() == before + 1
 
-    run = httpx.get(f"{hook.api}/flow_runs/{run_id}").json()
+    run = hook.prefect.get(f"flow_runs/{run_id}").json()
     assert run["deployment_id"] == hook.deployment_id
     assert run["parameters"] == {
         "request": {"person": "alice@acme.example", "requested_by": "identity-provider", "event_id": sent["event_id"]}
@@ -96,11 +98,11 @@ def test_a_leave_date_and_a_cancellation_reach_the_run(hook: Hook) -> None:
     ahead = event(leave_at="2027-01-15T17:00:00+00:00", requested_by="carol@acme.example")
     reply = hook.signed(ahead)
     assert reply.status_code == 202, reply.text
-    request = httpx.get(f"{hook.api}/flow_runs/{reply.json()['flow_run_id']}").json()["parameters"]["request"]
+    request = hook.prefect.get(f"flow_runs/{reply.json()['flow_run_id']}").json()["parameters"]["request"]
     assert request["leave_at"].startswith("2027-01-15T17:00") and request["requested_by"] == "carol@acme.example"
     cancelled = hook.signed(event(type="user.leave_cancelled"))
     assert cancelled.status_code == 202, cancelled.text
-    request = httpx.get(f"{hook.api}/flow_runs/{cancelled.json()['flow_run_id']}").json()["parameters"]["request"]
+    request = hook.prefect.get(f"flow_runs/{cancelled.json()['flow_run_id']}").json()["parameters"]["request"]
     assert request["cancel"] is True and "leave_at" not in request
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from baton.devstack import PrefectServer
+from clients.prefect_api import prefect_http
 from sandbox.okta import NotVerified, OktaEventHook
 from tests.harness import RunningGateway
 
@@ -19,17 +20,18 @@ ALICE = "alice@acme.example"
 class Runs:
     def __init__(self, api: str, deployment: str) -> None:
         self.api = api
-        reply = httpx.get(f"{api}/deployments/name/{deployment}")
+        self.prefect = prefect_http(api)  # authenticated (the server's HTTP Basic auth is on)
+        reply = self.prefect.get(f"deployments/name/{deployment}")
         reply.raise_for_status()
         self.deployment_id = str(reply.json()["id"])
 
     def count(self) -> int:
-        reply = httpx.post(f"{self.api}/flow_runs/count", json={"deployments": {"id": {"any_": [self.deployment_id]}}})
+        reply = self.prefect.post("flow_runs/count", json={"deployments": {"id": {"any_": [self.deployment_id]}}})
         reply.raise_for_status()
         return int(reply.json())
 
     def parameters(self, run_id: str) -> dict[str, object]:
-        return dict(httpx.get(f"{self.api}/flow_runs/{run_id}").json()["parameters"])
+        return dict(self.prefect.get(f"flow_runs/{run_id}").json()["parameters"])
 
 
 @pytest.fixture
