@@ -22,7 +22,7 @@ from baton.devstack import PrefectServer
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import RunningGateway, step_message
-from tests.integration.test_suspend import Served, served, wait_for
+from tests.integration.test_suspend import Served, served
 
 pytestmark = pytest.mark.slow
 __all__ = ["served"]  # the fixture: suspend_probe served in its own process
