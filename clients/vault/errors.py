@@ -28,10 +28,10 @@ class VaultError(BatonError):
         said = f" Vault said: {'; '.join(self.vault_errors)}." if self.vault_errors else ""
         super().__init__(f"{where}: {message}.{said}" if where else f"{message}.{said}")
 
-
     def advised(self, advice: str) -> VaultError:
         """The same error (type, method, path, Vault's words) with *advice* after the reason: what to do now."""
-        return type(self)(f"{self.reason}. {advice}", method=self.method, path=self.path, vault_errors=self.vault_errors)
+        reason = f"{self.reason}. {advice}"
+        return type(self)(reason, method=self.method, path=self.path, vault_errors=self.vault_errors)
 
 
 class CustodyInputError(VaultError, ValueError):

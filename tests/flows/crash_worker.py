@@ -5,7 +5,8 @@ arms the crash points (tests/flows/crash_points.py). Then it waits until the fil
 reads the flow run id and the entrypoint (``module:flow``) from it and executes that run as
 ``python -m prefect.engine`` does (the run's parameters; a human step suspends and the process exits).
 It prints ``RESULT=<json>`` when the run ends. With BATON_TEST_GATE=<task name>=<path>, that task is held as it
-starts until the test lets it go (tests/flows/crash_points.py ``gate``). The harness (tests/crash_matrix.py) keeps one such process warm.
+starts until the test lets it go (tests/flows/crash_points.py ``gate``).
+The harness (tests/crash_matrix.py) keeps one such process warm.
 """
 
 from __future__ import annotations

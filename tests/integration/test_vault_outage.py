@@ -159,4 +159,5 @@ def test_vault_cut_at_the_promotion_fails_safe_and_the_retry_completes(
     assert vault_proxy.connections > 0 and vault_proxy.cuts == 1
     print(f"\nVAULT-OUTAGE: 1 outage (Vault cut as promote_api_token started); the run failed safe after "
           f"{failed_after:.1f} s (retries 1+4+15 s), v1 still current, v2 pending; after the restore the retry "
-          f"completed: v2 current, v1 previous; {len(drive.asked)} steps asked once each; message: {message}")  # fmt: skip
+          f"completed: v2 current, v1 previous; {len(drive.asked)} steps asked once each")  # fmt: skip
+    print(f"VAULT-OUTAGE message: {message}")
