@@ -14,8 +14,9 @@ proven, v1 kept as previous.
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def vault_proxy(openbao: OpenBaoDevServer) -> Iterator[TCPProxy]:
 class Driver:
     """One deployment run driven to its end (or its failure) by warm worker processes, answering each step once."""
 
-    def __init__(self, m: CrashMatrix, run_id: str, person: ConnectorPerson, gate: Path) -> None:
+    def __init__(self, m: CrashMatrix, run_id: str, person: Callable[[str, str], None], gate: Path) -> None:
         self.m, self.run_id, self.person, self.gate = m, run_id, person, gate
         self.asked: list[str] = []
         self.outputs: list[str] = []
@@ -89,14 +90,27 @@ class Driver:
             spare.flow.kill()
 
 
-def _thread_text(sandbox: Sandbox) -> list[str]:
-    return [json.dumps(m) for m in state_of(sandbox.world).messages("C0HANDOVER", include_replies=True)]
+def _stopped(sandbox: Sandbox, connection_id: str) -> list[str]:
+    """The ':x: Stopped' lines in the Slack thread of the handover of *connection_id*."""
+    slack = state_of(sandbox.world)
+    roots = [m["ts"] for m in slack.messages("C0HANDOVER") if f"connection {connection_id})" in json.dumps(m)]
+    assert len(roots) == 1, roots  # the run's thread, posted once across its processes
+    replies = [json.dumps(m) for m in slack.messages("C0HANDOVER", include_replies=True)
+               if m.get("thread_ts") == roots[0]]  # fmt: skip
+    return [t for t in replies if ":x: *Stopped*" in t]
 
 
-def test_vault_cut_at_the_promotion_fails_safe_and_the_retry_completes(
+def _labels(vault: Any, path: str) -> tuple[int | None, ...]:
+    state = vault.describe(path)
+    return state.current_version, state.pending_version, state.previous_version, state.latest_version
+
+
+def test_vault_outages_mid_handover_fail_safe_and_the_retry_completes(
     baton_env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, openbao: OpenBaoDevServer,
     prefect_server: PrefectServer, vault_proxy: TCPProxy, tmp_path: Path,
 ) -> None:  # fmt: skip
+    """Two outages in one run: Vault cut as the last answer resumes the run (its new process starts without Vault),
+    then, once restored and retried, cut again as the promotion starts. Each time: failed safe, said clearly."""
     case: Case = new_case(sandbox, openbao, "server")
     vault = custody(openbao)  # the test's own view of Vault, not through the proxy
     old = vault.stage(case.token_path, {"api_access_token": "old-leaver-token"}, expect_version=0)
@@ -107,37 +121,51 @@ def test_vault_cut_at_the_promotion_fails_safe_and_the_retry_completes(
     run_id = m.create_run(register(rotate_salesforce_jira_connector, ENTRYPOINT, name="vault-outage"),
                           request=case.request())  # fmt: skip
     person = ConnectorPerson(sandbox, case.successor)
-    drive = Driver(m, run_id, person, gate)
-    try:
-        cut_at: list[float] = []
-        failed = drive.until_ended(at_gate=lambda: (vault_proxy.cut(), cut_at.append(time.monotonic())))
-        failed_after = time.monotonic() - cut_at[0]
+    cut_at: list[float] = []
+
+    def cut() -> None:
+        vault_proxy.cut()
+        cut_at.append(time.monotonic())
+
+    def answer(run: str, key: str) -> None:
+        if key == STEPS[-1]:
+            cut()  # outage 1: the run resumes (a new process) while Vault is away
+        person(run, key)
+
+    drive = Driver(m, run_id, answer, gate)
+    shape = re.compile(rf"^\w+ \S+: cannot reach Vault at {re.escape(vault_proxy.addr)}; is it running\? "
+                       rf"check BATON_VAULT_ADDR\. {re.escape(VAULT_DOWN)}\.$")  # fmt: skip
+    messages: list[str] = []
+    failed_after: list[float] = []
+
+    def fails_safe(outage: int) -> None:
+        failed = m.state(run_id)
+        failed_after.append(time.monotonic() - cut_at[-1])
         assert failed["type"] == "FAILED", drive.outputs[-1][-3000:]
         assert drive.asked == STEPS
         error = _result(drive.outputs[-1])
         assert error is not None and error["type"] == "VaultUnreachable", drive.outputs[-1][-3000:]
-        message = error["error"]
-        assert message == (
-            f"describe {case.token_path}: cannot reach Vault at {vault_proxy.addr}; is it running? check "
-            f"BATON_VAULT_ADDR. {VAULT_DOWN}."
-        ), message
-        stopped = [t for t in _thread_text(sandbox) if run_id in t or case.connection_id in t]
-        said = [t for t in _thread_text(sandbox) if ":x: *Stopped*" in t and case.token_path in t]
-        assert len(said) == 1, stopped
-        assert "Traceback" not in said[0] and 'File "' not in said[0]
-        new_token = person.token
-        for text in [message, said[0], *drive.outputs]:  # no secret anywhere the run spoke
-            assert new_token not in text and "old-leaver-token" not in text and case.password not in text
-
-        # nothing half-promoted: v1 current, v2 pending (the deposit, proven), the labels as they were
-        state = vault.describe(case.token_path)
-        assert (state.current_version, state.pending_version, state.previous_version, state.latest_version) == (
-            1, 2, None, 2), state  # fmt: skip
+        messages.append(error["error"])
+        assert shape.match(error["error"]), error["error"]
+        said = _stopped(sandbox, case.connection_id)
+        assert len(said) == outage, said  # said once in the run's Slack thread, each time
+        assert VAULT_DOWN in said[-1] and "Traceback" not in said[-1] and 'File "' not in said[-1]
+        for text in [error["error"], said[-1], drive.outputs[-1]]:  # no secret anywhere the run spoke
+            assert person.token not in text and "old-leaver-token" not in text and case.password not in text
+        # nothing half-promoted: v1 current, v2 pending (the deposit), the labels as they were
+        assert _labels(vault, case.token_path) == (1, 2, None, 2)
         assert vault.read_current(case.token_path).values["api_access_token"].get_secret_value() == "old-leaver-token"
-        assert vault.read_version(case.token_path, 2).values["api_access_token"].get_secret_value() == new_token
+        assert vault.read_version(case.token_path, 2).values["api_access_token"].get_secret_value() == person.token
 
+    try:
+        drive.until_ended()
+        fails_safe(1)
         vault_proxy.restore()
         m.reschedule(run_id)  # as Prefect's Retry on the failed run
+        drive.until_ended(at_gate=cut)  # outage 2: as promote_api_token starts
+        fails_safe(2)
+        vault_proxy.restore()
+        m.reschedule(run_id)
         final = drive.until_ended()
     finally:
         drive.close()
@@ -146,18 +174,18 @@ def test_vault_cut_at_the_promotion_fails_safe_and_the_retry_completes(
     assert final["type"] == "COMPLETED", drive.outputs[-1][-3000:]
     result = _result(drive.outputs[-1])
     assert result is not None and result["status"] == "done", drive.outputs[-1][-3000:]
-    assert drive.asked == STEPS  # nobody was asked again after the outage
+    assert drive.asked == STEPS  # nobody was asked again after the outages
     for key in STEPS:
         assert len(posts(sandbox, run_id, key)) == 1, key
     # one current working credential (v2, opening the connection as the successor), the previous kept
-    state = vault.describe(case.token_path)
-    assert (state.current_version, state.pending_version, state.previous_version, state.latest_version) == (
-        2, None, 1, 2), state  # fmt: skip
+    assert _labels(vault, case.token_path) == (2, None, 1, 2)
     current = vault.read_current(case.token_path).values["api_access_token"].get_secret_value()
     assert case.connection().current_token().token == current  # type: ignore[union-attr]
     assert vault.read_version(case.token_path, 1).values["api_access_token"].get_secret_value() == "old-leaver-token"
-    assert vault_proxy.connections > 0 and vault_proxy.cuts == 1
-    print(f"\nVAULT-OUTAGE: 1 outage (Vault cut as promote_api_token started); the run failed safe after "
-          f"{failed_after:.1f} s (retries 1+4+15 s), v1 still current, v2 pending; after the restore the retry "
-          f"completed: v2 current, v1 previous; {len(drive.asked)} steps asked once each")  # fmt: skip
-    print(f"VAULT-OUTAGE message: {message}")
+    assert vault_proxy.cuts == 2 and gate.with_suffix(".reached").read_text().startswith("promote_api_token")
+    print(f"\nVAULT-OUTAGE: 2 outages in one run (as the last answer resumed it; as promote_api_token started); "
+          f"failed safe after {failed_after[0]:.1f} s and {failed_after[1]:.1f} s (task retries 1+4+15 s), v1 "
+          f"current and v2 pending each time; 2 retries after the restores; completed: v2 current, v1 previous; "
+          f"{len(drive.asked)} steps asked once each")  # fmt: skip
+    for n, message in enumerate(messages, 1):
+        print(f"VAULT-OUTAGE message {n}: {message}")
