@@ -193,3 +193,11 @@ class PrefectServer:
     def stop(self) -> None:
         _stop(self.proc, timeout=20)
         self.login_file.unlink(missing_ok=True)
+
+    def restart(self, timeout: float = 90) -> PrefectServer:
+        """Stop, then start again on the same port, home and database (what was stored stays)."""
+        self.stop()
+        log = self.home / "server.log"
+        if log.exists():
+            log.rename(log.with_name(f"server-{time.time_ns()}.log"))  # start() writes a fresh one
+        return self.start(timeout=timeout)

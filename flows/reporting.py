@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
 from clients.humanstep import ThreadRecord
+from clients.vault import VaultError
 from core.errors import BatonError
 from flows import records
 from flows.human import HumanResult
@@ -84,6 +85,11 @@ def announce_stop(thread_ts: str | None, report: Report, exc: Exception) -> None
     say(thread_ts, f":x: *Stopped*: {exc}\nDone so far: {done}")
 
 
+VAULT_DOWN = (
+    "Baton stopped here and did nothing after this point: what is current in Vault stays current (a new version "
+    "not yet promoted stays pending). Once Vault answers again, retry this run (Prefect: the run's Retry): it "
+    "continues where it stopped and asks no step again"
+)
 Body = Callable[[Report, str | None, str], dict[str, Any]]
 
 
@@ -95,6 +101,13 @@ def run_reported(title: str, thread_title: str, body: Body) -> dict[str, Any]:
     thread_ts = thread(thread_title)
     try:
         return body(report, thread_ts, run_id)
+    except VaultError as exc:
+        if not getattr(exc, "retryable", False):
+            announce_stop(thread_ts, report, exc)
+            raise
+        advised = exc.advised(VAULT_DOWN)  # unreachable or busy: the run stopped safely, a retry continues it
+        announce_stop(thread_ts, report, advised)
+        raise advised from None
     except BatonError as exc:
         announce_stop(thread_ts, report, exc)
         raise

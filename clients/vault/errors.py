@@ -22,10 +22,16 @@ class VaultError(BatonError):
     ) -> None:
         self.method = method
         self.path = path
+        self.reason = message
         self.vault_errors = list(vault_errors or [])
         where = f"{method} {path}".strip()
         said = f" Vault said: {'; '.join(self.vault_errors)}." if self.vault_errors else ""
         super().__init__(f"{where}: {message}.{said}" if where else f"{message}.{said}")
+
+    def advised(self, advice: str) -> VaultError:
+        """The same error (type, method, path, Vault's words) with *advice* after the reason: what to do now."""
+        reason = f"{self.reason}. {advice}"
+        return type(self)(reason, method=self.method, path=self.path, vault_errors=self.vault_errors)
 
 
 class CustodyInputError(VaultError, ValueError):

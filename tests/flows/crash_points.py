@@ -86,3 +86,26 @@ def arm(prefixes: tuple[str, ...] = ("tasks.", "flows."), *, waits: bool = True)
     if waits:
         _arm_waits()
     return hooked
+
+
+def gate(task_name: str, path: Path, *, timeout: float = 120) -> int:
+    """Hold every run of the loaded task *task_name* as it starts running: create ``<path>.reached`` and wait
+    until ``<path>.go`` exists (a test injects a fault meanwhile, e.g. cuts Vault). Returns the tasks hooked."""
+    import time
+
+    def hold(task: Any, task_run: Any, state: Any) -> None:
+        path.with_suffix(".reached").write_text(task_run.name)
+        go = path.with_suffix(".go")
+        deadline = time.monotonic() + timeout
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    hooked = 0
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(("tasks.", "flows.")) or module is None:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, Task) and value.name == task_name and hold not in value.on_running_hooks:
+                value.on_running_hooks.append(hold)
+                hooked += 1
+    return hooked

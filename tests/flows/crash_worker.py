@@ -4,7 +4,9 @@ Imports Prefect's engine and the flow modules (the slow part of a start) and, wi
 arms the crash points (tests/flows/crash_points.py). Then it waits until the file BATON_TEST_GO_FILE exists,
 reads the flow run id and the entrypoint (``module:flow``) from it and executes that run as
 ``python -m prefect.engine`` does (the run's parameters; a human step suspends and the process exits).
-It prints ``RESULT=<json>`` when the run ends. The harness (tests/crash_matrix.py) keeps one such process warm.
+It prints ``RESULT=<json>`` when the run ends. With BATON_TEST_GATE=<task name>=<path>, that task is held as it
+starts until the test lets it go (tests/flows/crash_points.py ``gate``).
+The harness (tests/crash_matrix.py) keeps one such process warm.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ if __name__ == "__main__":
         from tests.flows.crash_points import arm
 
         arm()
+    if os.environ.get("BATON_TEST_GATE"):  # "<task name>=<path>": hold that task as it starts (crash_points.gate)
+        from tests.flows.crash_points import gate
+
+        task_name, gate_path = os.environ["BATON_TEST_GATE"].split("=", 1)
+        assert gate(task_name, Path(gate_path)), f"no task {task_name} loaded"
     go = Path(os.environ["BATON_TEST_GO_FILE"])
     while not go.exists():
         time.sleep(0.02)
