@@ -61,7 +61,7 @@ def test_suspended_runs_survive_a_prefect_restart_and_a_click_during_it_is_asked
         assert not _answered(sandbox, messages[0]["ts"])  # the buttons stay: the person can click again
         assert served.server.proc.poll() is None, served.server.output()[-3000:]
 
-        prefect_server.restart()
+        prefect_server.restart(timeout=180)  # a loaded machine (2 cores, many tests) starts it slowly
         outage = time.monotonic() - down
         assert (prefect_server.port, prefect_server.database) == (port, database)
         for run_id in runs:  # still suspended at their step, from the same database

@@ -37,3 +37,13 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(VaultNotFound):
         retrying(call, delays=(0, 0))  # type: ignore[arg-type]
     assert len(calls) == 1
+
+
+def test_advised_keeps_the_type_the_place_and_vaults_words() -> None:
+    exc = VaultBusy("Vault is busy or sealed; try again shortly", method="promote", path="baton/x/y",
+                    vault_errors=["Vault is sealed"])  # fmt: skip
+    advised = exc.advised("retry the run once Vault answers")
+    assert type(advised) is VaultBusy and advised.retryable
+    assert (advised.method, advised.path, advised.vault_errors) == ("promote", "baton/x/y", ["Vault is sealed"])
+    assert str(advised) == ("promote baton/x/y: Vault is busy or sealed; try again shortly. retry the run once Vault "
+                            "answers. Vault said: Vault is sealed.")  # fmt: skip
