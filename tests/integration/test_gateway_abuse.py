@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -193,6 +194,35 @@ def test_the_replay_record_in_vault_holds_no_signature(world: World, baton_env: 
     )
     assert signature not in json.dumps(record) and signature.removeprefix("v0=") not in json.dumps(record)
     assert record["data"]["metadata"]["version"] == 1
+
+
+def test_an_oauth_state_keeps_only_its_tickets_hash_in_vault(world: World, baton_env: dict[str, str]) -> None:
+    """The OAuth start link's ticket token is in no Vault record: its own record is stored under its SHA-256,
+    and the state's record names it by that hash (read raw from OpenBao with the root token)."""
+    custody = custody_from(settings_from(baton_env))
+    path = f"baton/tests/oauth-hash-{uuid.uuid4().hex[:8]}/salesforce-oauth"
+    token = TicketStore(custody).issue(
+        "oauth", run=world.run.run_id, step="probe", vault_path=path, provider="salesforce"
+    )
+    start = world.a.get("/oauth/salesforce/start", params={"ticket": token}, follow_redirects=False)
+    assert start.status_code == 302, start.text
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    kv = custody.client.secrets.kv.v2
+    where = f"{custody.prefix}/gateway/tickets"
+    records = {
+        key: kv.read_secret_version(path=f"{where}/{key}", mount_point=custody.mount, raise_on_deleted_version=True)
+        for key in kv.list_secrets(path=where, mount_point=custody.mount)["data"]["keys"]
+    }
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    state_record = records[hashlib.sha256(state.encode()).hexdigest()]["data"]["data"]
+    assert state_record["purpose"] == "oauth-state" and state_record["label"] == digest
+    assert records[digest]["data"]["data"]["purpose"] == "oauth"
+    leaks = [key for key, record in records.items() if token in json.dumps(record) or token in key]
+    assert not leaks, f"the ticket token is in clear in {leaks}"
+    # the callback finds the ticket by its hash and gets as far as the code exchange (a made-up code: refused)
+    callback = world.a.get("/oauth/salesforce/callback", params={"state": state, "code": "made-up"})
+    assert callback.status_code == 400 and "Nothing authorized" in callback.text, callback.text
+    assert world.run.still_waiting()
 
 
 def test_a_double_click_resumes_once(world: World) -> None:
