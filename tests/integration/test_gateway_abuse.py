@@ -270,6 +270,17 @@ def test_prefect_unreachable_is_an_ephemeral_try_again_in_slack(cut_off: TestCli
     assert "try again" in ephemeral(reply)
 
 
+def test_slack_unreachable_refuses_an_approval_without_a_500(baton_env: dict[str, str], sandbox: Sandbox) -> None:
+    """The approver group cannot be read: the click is refused with an ephemeral message (nothing resumed:
+    the run named is no run at all, and the refusal comes before Prefect is asked)."""
+    env = {**baton_env, "BATON_SLACK_BASE_URL": f"http://127.0.0.1:{free_port()}/api/"}
+    secret = state_of(sandbox.world).config.signing_secret
+    with gateway_client(env) as client:
+        body = form(click(CAROL, "baton_approve", str(uuid.uuid4())))
+        text = ephemeral(post(client, body, slack_headers(secret, body)))
+    assert "could not read @baton-approvers" in text and "try again" in text, text
+
+
 def test_prefect_unreachable_is_503_try_again_on_pages_and_hooks(
     cut_off: TestClient, baton_env: dict[str, str]
 ) -> None:
