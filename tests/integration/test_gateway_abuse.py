@@ -19,13 +19,16 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import hvac
 import pytest
 from starlette.testclient import TestClient
 
 from baton.devstack import PrefectServer, free_port
-from clients.factory import custody_from
-from clients.vault import VaultNotFound
+from clients.factory import custody_from, slack_from
+from clients.vault import Custody, VaultNotFound
 from clients.vault.tickets import TicketStore
+from gateway.app import build, create_app
+from gateway.replay import ReplayGuard
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import settings_from
@@ -279,6 +282,23 @@ def test_slack_unreachable_refuses_an_approval_without_a_500(baton_env: dict[str
         body = form(click(CAROL, "baton_approve", str(uuid.uuid4())))
         text = ephemeral(post(client, body, slack_headers(secret, body)))
     assert "could not read @baton-approvers" in text and "try again" in text, text
+
+
+def test_vault_unreachable_is_try_again_not_500(baton_env: dict[str, str], sandbox: Sandbox) -> None:
+    """Vault goes away after start-up (the gateway's replay guard and tickets talk to a closed port): a Slack
+    click is an ephemeral "try again" (so nothing is accepted without the replay check), a page is 503."""
+    settings = settings_from(baton_env)
+    gateway = build(settings, custody_from(settings), slack_from(settings))
+    gone = Custody(hvac.Client(url=f"http://127.0.0.1:{free_port()}", token="t"))
+    assert gateway.slack_actions is not None
+    gateway.slack_actions.replay = ReplayGuard(gone)
+    gateway.deposit.tickets = TicketStore(gone)
+    secret = state_of(sandbox.world).config.signing_secret
+    with TestClient(create_app(gateway)) as client:
+        body = form(click(BOB, "baton_reject", str(uuid.uuid4())))
+        assert "try again" in ephemeral(post(client, body, slack_headers(secret, body)))
+        page = client.get("/deposit/" + "t" * 43)
+        assert page.status_code == 503 and "try again" in page.text, page.text
 
 
 def test_prefect_unreachable_is_503_try_again_on_pages_and_hooks(
