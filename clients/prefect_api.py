@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,6 +44,25 @@ UNAUTHORIZED_HINT = (
 
 class NotPaused(PrefectAPIError):
     """Prefect refused a resume because the run is not waiting (answered already, or finished)."""
+
+
+class InvalidRunId(PrefectAPIError, ValueError):
+    """A flow run id that is not a UUID: refused before any call, since it would become part of a URL path."""
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_run_id(value: object) -> bool:
+    """True when *value* is a flow run id as Prefect writes them (a UUID, 8-4-4-4-12 hex)."""
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
+def run_path(run_id: str, *rest: str) -> str:
+    """``flow_runs/<id>[/<rest>...]`` for a UUID *run_id* (InvalidRunId otherwise); *rest* is percent-quoted."""
+    if not is_run_id(run_id):
+        raise InvalidRunId("the flow run id is not a UUID (8-4-4-4-12 hex digits); check the run id")
+    return "/".join(["flow_runs", run_id, *(quote(part, safe="") for part in rest)])
 
 
 @dataclass(frozen=True)
@@ -144,8 +165,10 @@ class PrefectAPI:
             raise PrefectUnauthorized(f"Prefect refused Baton's credentials (HTTP 401) to {what}: {UNAUTHORIZED_HINT}")
 
     def flow_run(self, run_id: str) -> RunState | None:
-        """``GET /flow_runs/<id>``; None when there is no such run (or the id is not a UUID)."""
-        reply = self._call("GET", f"flow_runs/{run_id}")
+        """``GET /flow_runs/<id>``; None when there is no such run (or the id is not a UUID: no call then)."""
+        if not is_run_id(run_id):
+            return None
+        reply = self._call("GET", run_path(run_id))
         if reply.status_code in (404, 422):
             return None
         return RunState.of(self._json(reply, f"GET flow_runs/{run_id}"))
@@ -166,7 +189,7 @@ class PrefectAPI:
 
     def run_input(self, run_id: str, key: str) -> Any:
         """``GET /flow_runs/<id>/input/<key>``, JSON-decoded; None when the key is absent."""
-        reply = self._call("GET", f"flow_runs/{run_id}/input/{key}")
+        reply = self._call("GET", run_path(run_id, "input", key))
         self._authorized(reply, f"GET flow_runs/{run_id}/input/{key}")
         if reply.status_code >= 400:
             return None
@@ -181,7 +204,7 @@ class PrefectAPI:
         for *wait_for_schema* seconds."""
         deadline = time.monotonic() + wait_for_schema
         while True:
-            reply = self._call("POST", f"flow_runs/{run_id}/resume", json={"run_input": run_input})
+            reply = self._call("POST", run_path(run_id, "resume"), json={"run_input": run_input})
             body: dict[str, Any] = self._json(reply, f"POST flow_runs/{run_id}/resume")
             reason = str((body.get("details") or {}).get("reason") or "")
             if body.get("status") != "ACCEPT" and "schema not found" in reason.lower() and time.monotonic() < deadline:
@@ -193,7 +216,7 @@ class PrefectAPI:
         """Resume, or raise: NotPaused when Prefect says the run is not waiting, PrefectAPIError otherwise."""
         try:
             body = self.resume_reply(run_id, run_input, wait_for_schema=wait_for_schema)
-        except (PrefectUnreachable, PrefectUnauthorized):
+        except (PrefectUnreachable, PrefectUnauthorized, InvalidRunId):
             raise
         except PrefectAPIError as exc:
             raise PrefectAPIError(f"Prefect refused to resume run {run_id}: {exc}") from None
@@ -205,7 +228,7 @@ class PrefectAPI:
 
     def deployment_id(self, name: str) -> str:
         """``GET /deployments/name/<flow>/<deployment>``."""
-        reply = self._call("GET", f"deployments/name/{name}")
+        reply = self._call("GET", "deployments/name/" + "/".join(quote(part, safe="") for part in name.split("/", 1)))
         if reply.status_code == 404:
             raise PrefectAPIError(f"no deployment named {name}; check the deployment name (prefect deploy --all)")
         return str(self._json(reply, f"GET deployments/name/{name}")["id"])
@@ -216,7 +239,7 @@ class PrefectAPI:
         """``POST /deployments/<id>/create_flow_run``; the same idempotency key returns the same run."""
         reply = self._call(
             "POST",
-            f"deployments/{deployment_id}/create_flow_run",
+            f"deployments/{quote(deployment_id, safe='')}/create_flow_run",
             json={"parameters": parameters, "idempotency_key": idempotency_key, "tags": tags or []},
         )
         if reply.status_code == 409:

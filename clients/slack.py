@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -72,6 +72,10 @@ class SlackClient:
         except SlackApiError as exc:
             code = str(exc.response.get("error", "unknown_error"))
             raise SlackError(method, code, _HINTS.get(code, "")) from None
+        except (SlackClientError, OSError) as exc:  # no answer at all (urllib's URLError is an OSError)
+            raise SlackError(
+                method, "unreachable", f"No answer from Slack ({type(exc).__name__}); try again."
+            ) from None
         return dict(reply.data) if isinstance(reply.data, dict) else {}
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> SlackMessage:

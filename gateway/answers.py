@@ -8,7 +8,7 @@ from typing import Any
 
 from clients.humanstep import AnswerFields, attested_fields
 from clients.humanstep.keys import waits_for
-from clients.prefect_api import NotPaused, PrefectAPI, PrefectAPIError
+from clients.prefect_api import NotPaused, PrefectAPI, PrefectAPIError, is_run_id
 from clients.vault import attestation
 from core.errors import BatonError
 
@@ -24,6 +24,8 @@ class Resumer:
 
     def check_waiting(self, run_id: str, step_key: str) -> str:
         """The pause key the run waits at (the step's key, or a retry of it: ``<key>-r<n>``)."""
+        if not is_run_id(run_id):  # a button or ticket naming no run: never part of a Prefect URL
+            raise NotWaiting("this names no flow run (a run id is a UUID)")
         state = self.prefect.flow_run(run_id)
         if state is None:
             raise NotWaiting(f"there is no run {run_id}")

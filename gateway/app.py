@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
+import yaml
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -15,15 +18,18 @@ from starlette.routing import Route
 
 from clients.factory import prefect_api_from
 from clients.oauth import providers
+from clients.prefect_api import PrefectAPIError, PrefectUnreachable
 from clients.slack import SlackClient
-from clients.vault import Custody, attestation
+from clients.vault import Custody, VaultError, attestation
 from clients.vault.tickets import TicketStore
 from core import redaction
 from core.settings import Settings
+from gateway import pages
 from gateway.accesslog import AccessLog, safe_path
 from gateway.answers import Resumer
 from gateway.audit_actions import AuditActions
 from gateway.deposit import Deposit, PageReply
+from gateway.limits import BodyLimit
 from gateway.oauth import OAuthFlow, Redirect
 from gateway.offboarding import OffboardingHook
 from gateway.okta_hook import OktaHook
@@ -32,6 +38,8 @@ from gateway.reveal import Reveal
 from gateway.slack_actions import SlackActions
 
 log = logging.getLogger("baton.gateway")
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+TRY_AGAIN = "Baton cannot reach Prefect or Vault right now; nothing was changed; try again in a minute."
 
 
 @dataclass
@@ -57,7 +65,7 @@ def build(settings: Settings, custody: Custody, slack: SlackClient | None) -> Ga
         redaction.register(secret)
         actions = SlackActions(
             verifier=SignatureVerifier(secret),
-            replay=ReplayGuard(),
+            replay=ReplayGuard(custody),
             resumer=resumer,
             slack=slack,
             approver_group=settings.slack_approver_group,
@@ -100,9 +108,34 @@ def _page(reply: PageReply) -> Response:
     return HTMLResponse(reply.html, status_code=reply.status, headers={"Cache-Control": "no-store"})
 
 
+def _unavailable(request: Request, exc: Exception) -> Response:
+    """Prefect or Vault failed a call: 503 "try again" (an ephemeral message for Slack), never a 500."""
+    what = "Prefect" if isinstance(exc, PrefectAPIError) else "Vault"
+    unreachable = isinstance(exc, PrefectUnreachable) or getattr(exc, "retryable", False)
+    log.warning("%s %s: %s %s (%s)", request.method, safe_path(request.url.path, request.url.query), what,
+                "unreachable" if unreachable else "failed", type(exc).__name__)  # fmt: skip
+    if request.url.path == "/slack/actions":
+        return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": TRY_AGAIN})
+    if request.url.path.startswith("/hooks/"):
+        return JSONResponse({"error": TRY_AGAIN}, status_code=503, headers={"Retry-After": "60"})
+    html = pages.message("Try again in a minute", TRY_AGAIN)
+    return HTMLResponse(html, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": "60"})
+
+
+def openapi_document() -> dict[str, Any]:
+    """The gateway's OpenAPI 3 description (gateway/openapi.yaml)."""
+    document: dict[str, Any] = yaml.safe_load(OPENAPI.read_text())
+    return document
+
+
 def create_app(gateway: Gateway) -> AccessLog:
+    spec = openapi_document()
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(spec)
 
     async def slack_actions(request: Request) -> Response:
         if gateway.slack_actions is None:
@@ -157,6 +190,7 @@ def create_app(gateway: Gateway) -> AccessLog:
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/openapi.json", openapi),
             Route("/slack/actions", slack_actions, methods=["POST"]),
             Route("/deposit/{ticket}", deposit, methods=["GET", "POST"]),
             Route("/reveal/{ticket}", reveal),
@@ -165,6 +199,6 @@ def create_app(gateway: Gateway) -> AccessLog:
             Route("/hooks/offboarding", offboarding, methods=["POST"]),
             Route("/hooks/okta", okta, methods=["GET", "POST"]),
         ],
-        exception_handlers={Exception: server_error},
+        exception_handlers={PrefectAPIError: _unavailable, VaultError: _unavailable, Exception: server_error},
     )
-    return AccessLog(app)
+    return AccessLog(BodyLimit(app))

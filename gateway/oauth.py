@@ -70,10 +70,10 @@ class OAuthFlow:
                 ),
             )
         try:
-            ticket = self.tickets.peek(record.label, "oauth")
+            ticket = self.tickets.peek(record.label, "oauth", hashed=True)
             self.resumer.check_waiting(ticket.run, ticket.step)
             tokens = exchange_code(provider, self.redirect_uri(provider_name), params.get("code", ""), record.extra)
-            ticket = self.tickets.consume(record.label, "oauth")
+            ticket = self.tickets.consume(record.label, "oauth", hashed=True)
             staged = self.custody.stage(
                 ticket.vault_path, tokens, expect_version=latest_version(self.custody, ticket.vault_path),
                 staged_by=f"oauth:{provider_name}", flow_run_id=ticket.run,

@@ -14,17 +14,28 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, EmailStr, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, ValidationError
 
-from clients.prefect_api import PrefectAPI, PrefectAPIError
+from clients.humanstep import has_template_markers
+from clients.prefect_api import PrefectAPI, PrefectAPIError, PrefectUnreachable
 
 log = logging.getLogger("baton.gateway")
 
 
+def no_template_markers(value: str) -> str:
+    """An address may hold ``{``, ``}``, ``#``, ``%`` (RFC 5322); never ``{{``, ``{%``, ``{#``."""
+    if has_template_markers(value):
+        raise ValueError("template markers ({{, }}, {%, %}, {#) are not accepted; send the plain address")
+    return value
+
+
+Address = Annotated[EmailStr, AfterValidator(no_template_markers)]
+
+
 class _Person(BaseModel):
-    email: EmailStr
+    email: Address
 
 
 class OffboardingEvent(BaseModel):
@@ -32,9 +43,10 @@ class OffboardingEvent(BaseModel):
     type: str = Field(pattern=r"^user\.(deactivated|suspended|deleted|leave_cancelled)$")
     user: _Person
     leave_at: dt.datetime | None = None
-    requested_by: EmailStr | None = None
+    requested_by: Address | None = None
 
 
+UNREACHABLE = "Baton cannot reach Prefect right now; nothing was started; try again in a minute"
 EXAMPLE_EVENT = {"event_id": "evt_123", "type": "user.deactivated", "user": {"email": "alice@acme.example"}}
 
 
@@ -92,6 +104,8 @@ class OffboardingHook:
                 event.leave_at, cancel=event.type == "user.leave_cancelled",
             )  # fmt: skip
             run_id = self.prefect.create_run(deployment_id, params, event.event_id, tags=["offboarding"])
+        except PrefectUnreachable:
+            return HookReply(503, {"error": UNREACHABLE})
         except PrefectAPIError as exc:
             return HookReply(502, {"error": str(exc)})
         log.info("offboarding event %s started run %s", event.event_id, run_id)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from clients.prefect_api import PrefectAPI, PrefectAPIError
-from gateway.offboarding import HookReply, offboarding_parameters
+from clients.humanstep import has_template_markers
+from clients.prefect_api import PrefectAPI, PrefectAPIError, PrefectUnreachable
+from gateway.offboarding import UNREACHABLE, HookReply, no_template_markers, offboarding_parameters
 
 log = logging.getLogger("baton.gateway")
 OFFBOARDING_EVENTS = ("user.lifecycle.deactivate", "user.lifecycle.suspend")
@@ -53,7 +55,7 @@ class OktaDelivery(BaseModel):
 
 
 class _Email(BaseModel):
-    email: EmailStr
+    email: Annotated[EmailStr, AfterValidator(no_template_markers)]
 
 
 def _email(value: str) -> str | None:
@@ -103,10 +105,17 @@ class OktaHook:
         except ValidationError as exc:
             fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
             return HookReply(400, {"error": f"not an Okta event hook delivery; check: {fields}"})
-        started, ignored = [], 0
+        started, held, ignored = [], [], 0
         for event in delivery.data.events:
+            if event.eventType not in OFFBOARDING_EVENTS:
+                ignored += 1
+                continue
+            typed = [t.alternateId for t in event.target] + ([event.actor.alternateId] if event.actor else [])
+            if any(has_template_markers(text) for text in typed):
+                held.append({"event_id": event.uuid, "error": "template markers in target/actor alternateId"})
+                continue
             person = next((_email(t.alternateId) for t in event.target if t.type == "User"), None)
-            if event.eventType not in OFFBOARDING_EVENTS or person is None:
+            if person is None:
                 ignored += 1
                 continue
             actor = _email(event.actor.alternateId) if event.actor else None
@@ -114,8 +123,12 @@ class OktaHook:
                 deployment_id = self.prefect.deployment_id(self.deployment)
                 params = offboarding_parameters(person, actor or "identity-provider", event.uuid)
                 run_id = self.prefect.create_run(deployment_id, params, event.uuid, tags=["offboarding"])
+            except PrefectUnreachable:
+                return HookReply(503, {"error": UNREACHABLE})
             except PrefectAPIError as exc:
                 return HookReply(502, {"error": str(exc)})  # Okta retries a delivery that fails
             log.info("Okta event %s (%s) started offboarding run %s", event.uuid, event.eventType, run_id)
             started.append({"event_id": event.uuid, "flow_run_id": run_id})
-        return HookReply(200, {"started": started, "ignored": ignored})
+        if held:
+            log.warning("Okta delivery: %d event(s) refused for template markers", len(held))
+        return HookReply(200, {"started": started, "ignored": ignored} | ({"refused": held} if held else {}))

@@ -1,7 +1,8 @@
 """One-time tickets kept in Vault: a deposit link or an OAuth start, bound to one run, step and path.
 
 The ticket itself (an unguessable token) is only in the link given to the person; Vault keeps the
-record under the token's SHA-256, so listing Vault reveals no usable ticket. Single use is Vault's
+record under the token's SHA-256, so listing Vault reveals no usable ticket; an OAuth state's record names
+its ticket by that hash too, never by the token. Single use is Vault's
 check-and-set: consuming writes version 2 with ``cas=1``, and a second consumer loses that race.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -19,6 +21,7 @@ import requests
 from clients.vault.custody import Custody
 from clients.vault.errors import VaultError, translate
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 Purpose = Literal["deposit", "oauth", "oauth-state", "reveal"]
 
 
@@ -53,8 +56,8 @@ class TicketStore:
         self.custody = custody
         self.ttl = ttl_seconds
 
-    def _path(self, token: str) -> str:
-        return f"{self.custody.prefix}/gateway/tickets/{_digest(token)}"
+    def _path(self, token: str, *, hashed: bool = False) -> str:
+        return f"{self.custody.prefix}/gateway/tickets/{token if hashed else _digest(token)}"
 
     def _write(self, path: str, data: dict[str, str], cas: int) -> None:
         try:
@@ -92,19 +95,21 @@ class TicketStore:
         return token
 
     def issue_state(self, state: str, *, ticket_token: str, provider: str, verifier: str) -> None:
-        """Record an OAuth state: bound to its ticket (kept in ``label``), holding the PKCE verifier."""
+        """Record an OAuth state: bound to its ticket (the ticket's SHA-256 in ``label``; peek and consume it
+        with ``hashed=True``), holding the PKCE verifier."""
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=min(self.ttl, 900))
         record = Ticket(
-            purpose="oauth-state", run="", step="", vault_path="", field="", label=ticket_token,
+            purpose="oauth-state", run="", step="", vault_path="", field="", label=_digest(ticket_token),
             provider=provider, expires_at=expires.isoformat(timespec="seconds"), extra=verifier,
         )  # fmt: skip
         self._write(self._path(state), asdict(record), cas=0)
 
-    def peek(self, token: str, purpose: Purpose) -> Ticket:
-        """The ticket if it is valid for *purpose*; TicketInvalid otherwise. Changes nothing."""
-        if not token or len(token) > 200:
+    def peek(self, token: str, purpose: Purpose, *, hashed: bool = False) -> Ticket:
+        """The ticket if it is valid for *purpose*; TicketInvalid otherwise. Changes nothing. *hashed*: *token*
+        is the ticket's SHA-256 (as an OAuth state's record holds it)."""
+        if not token or len(token) > 200 or (hashed and not _HEX64.fullmatch(token)):
             raise TicketInvalid("this link is not valid", method="ticket")
-        path = self._path(token)
+        path = self._path(token, hashed=hashed)
         try:
             reply = self.custody.client.secrets.kv.v2.read_secret_version(
                 path=path, mount_point=self.custody.mount, raise_on_deleted_version=True
@@ -123,9 +128,9 @@ class TicketStore:
             raise TicketInvalid("this link has expired; ask Baton for a new one", method="ticket")
         return ticket
 
-    def consume(self, token: str, purpose: Purpose) -> Ticket:
+    def consume(self, token: str, purpose: Purpose, *, hashed: bool = False) -> Ticket:
         """Mark the ticket used (check-and-set: exactly one caller wins) and return it."""
-        ticket = self.peek(token, purpose)
+        ticket = self.peek(token, purpose, hashed=hashed)
         used = asdict(ticket) | {"used": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        self._write(self._path(token), used, cas=1)
+        self._write(self._path(token, hashed=hashed), used, cas=1)
         return ticket
