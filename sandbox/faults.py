@@ -9,6 +9,10 @@ A rule is set through the admin endpoint (POST /faults) or the scenario's ``faul
 kinds: ``limit`` (Salesforce 403 REQUEST_LIMIT_EXCEEDED), ``unavailable`` (503),
 ``ratelimit`` (429 with Retry-After, in the host's error shape), ``latency`` (added delay, then
 the normal answer), ``drop`` (the connection is closed without an answer).
+
+The registry counts what it fired (``fired_counts()``: ``"<host> <kind>": n``) and, for answers that carried
+Retry-After, the calls to the same host and path that came back before it had passed (``early``): a client
+that honours Retry-After makes none.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -86,6 +91,9 @@ class FaultRegistry:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
         self._random = random.Random(7)
+        self._fired: dict[str, int] = {}
+        self._holds: dict[tuple[str, str], float] = {}
+        self.early: list[str] = []  # "<host> <METHOD> <path>" of each call made before its Retry-After passed
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
@@ -99,16 +107,35 @@ class FaultRegistry:
         with self._lock:
             return list(self._rules)
 
+    def fired_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._fired)
+
+    def hold(self, host: str, path: str, seconds: float) -> None:
+        """An answer told the client to wait *seconds* (Retry-After) before calling *path* again."""
+        with self._lock:
+            self._holds[(host, path)] = time.monotonic() + seconds
+
+    def note_call(self, host: str, method: str, path: str) -> None:
+        """Count the call as early when it comes before the Retry-After given for its host and path."""
+        with self._lock:
+            until = self._holds.get((host, path))
+            if until is not None and time.monotonic() < until - 0.05:  # 50 ms for the answer's own transit
+                self.early.append(f"{host} {method} {path}")
+
     def take(self, host: str, method: str, path: str) -> FaultRule | None:
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(host, method, path):
                     continue
+                fire = rule.count is not None or (rule.fraction is not None and self._random.random() < rule.fraction)
+                if not fire:
+                    continue
                 if rule.count is not None:
                     rule.count -= 1
                     if rule.count <= 0:
                         self._rules.remove(rule)
-                    return rule
-                if rule.fraction is not None and self._random.random() < rule.fraction:
-                    return rule
+                key = f"{host} {rule.kind}"
+                self._fired[key] = self._fired.get(key, 0) + 1
+                return rule
             return None

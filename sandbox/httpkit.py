@@ -73,6 +73,7 @@ class FaultMiddleware:
             return
         method, path = scope["method"], scope["path"]
         self.world.count_call(self.host, method, path)
+        self.world.faults.note_call(self.host, method, path)
         rule = self.world.faults.take(self.host, method, path)
         if rule is None:
             await self.app(scope, receive, send)
@@ -84,4 +85,7 @@ class FaultMiddleware:
         if rule.kind == "drop" and _drop_connection(send):
             return
         response = self.responder(rule)
+        retry_after = response.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            self.world.faults.hold(self.host, path, int(retry_after))
         await response(scope, receive, send)
