@@ -7,6 +7,7 @@ off so that ``REQUESTS_CA_BUNDLE`` cannot override the CA bundle given.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from simple_salesforce.exceptions import SalesforceError as SFError
 from core import redaction
 from core.errors import BatonError
 
+_log = logging.getLogger("baton.salesforce")
 API_VERSION = "59.0"
 RETRYABLE = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW"}
 HINTS = {
@@ -151,6 +153,7 @@ class SalesforceClient:
             md._session_id = token
             md._session_header.sessionId = token
         self.reauths += 1
+        _log.info("Salesforce answered INVALID_SESSION_ID: logged in again (client credentials), retrying once")
         return token
 
     @classmethod

@@ -8,7 +8,9 @@ A rule is set through the admin endpoint (POST /faults) or the scenario's ``faul
 
 kinds: ``limit`` (Salesforce 403 REQUEST_LIMIT_EXCEEDED), ``unavailable`` (503),
 ``ratelimit`` (429 with Retry-After, in the host's error shape), ``latency`` (added delay, then
-the normal answer), ``drop`` (the connection is closed without an answer).
+the normal answer), ``drop`` (the connection is closed without an answer), ``expire_sessions`` (the host's
+vendor ends every session first, as its session timeout would; the call is then answered as usual, i.e.
+INVALID_SESSION_ID on Salesforce). ``after: N`` lets the first N matching calls through before the rule fires.
 
 The registry counts what it fired (``fired_counts()``: ``"<host> <kind>": n``) and, for answers that carried
 Retry-After, the calls to the same host and path that came back before it had passed (``early``): a client
@@ -24,8 +26,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["limit", "unavailable", "ratelimit", "latency", "drop"]
-KINDS: tuple[str, ...] = ("limit", "unavailable", "ratelimit", "latency", "drop")
+FaultKind = Literal["limit", "unavailable", "ratelimit", "latency", "drop", "expire_sessions"]
+KINDS: tuple[str, ...] = ("limit", "unavailable", "ratelimit", "latency", "drop", "expire_sessions")
 
 
 class FaultSpecError(ValueError):
@@ -42,6 +44,7 @@ class FaultRule:
     retry_after: int = 1
     latency_ms: int = 0
     method: str | None = None
+    after: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +54,8 @@ class FaultRule:
             raise FaultSpecError("give exactly one of count (next N calls) or fraction (0..1 of calls)")
         if self.count is not None and self.count < 1:
             raise FaultSpecError(f"count must be 1 or more; got {self.count}")
+        if self.after < 0:
+            raise FaultSpecError(f"after must be 0 or more; got {self.after}")
         if self.fraction is not None and not 0 < self.fraction <= 1:
             raise FaultSpecError(f"fraction must be in (0, 1]; got {self.fraction}")
         try:
@@ -60,7 +65,7 @@ class FaultRule:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> FaultRule:
-        allowed = {"host", "route", "kind", "count", "fraction", "retry_after", "latency_ms", "method"}
+        allowed = {"host", "route", "kind", "count", "fraction", "retry_after", "latency_ms", "method", "after"}
         unknown = set(data) - allowed
         if unknown:
             raise FaultSpecError(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -76,6 +81,7 @@ class FaultRule:
             retry_after=int(data.get("retry_after", 1)),  # type: ignore[call-overload]
             latency_ms=int(data.get("latency_ms", 0)),  # type: ignore[call-overload]
             method=str(data["method"]).upper() if data.get("method") else None,
+            after=int(data.get("after", 0)),  # type: ignore[call-overload]
         )
 
     def matches(self, host: str, method: str, path: str) -> bool:
@@ -127,6 +133,9 @@ class FaultRegistry:
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(host, method, path):
+                    continue
+                if rule.after > 0:
+                    rule.after -= 1
                     continue
                 fire = rule.count is not None or (rule.fraction is not None and self._random.random() < rule.fraction)
                 if not fire:

@@ -78,6 +78,13 @@ class FaultMiddleware:
         if rule is None:
             await self.app(scope, receive, send)
             return
+        if rule.kind == "expire_sessions":
+            vendor = self.world.vendors.get(self.host)
+            expire = getattr(vendor, "expire_sessions", None)
+            if callable(expire):
+                expire()
+            await self.app(scope, receive, send)
+            return
         if rule.kind == "latency":
             await asyncio.sleep(rule.latency_ms / 1000)
             await self.app(scope, receive, send)
