@@ -10,7 +10,9 @@ kinds: ``limit`` (Salesforce 403 REQUEST_LIMIT_EXCEEDED), ``unavailable`` (503),
 ``ratelimit`` (429 with Retry-After, in the host's error shape), ``latency`` (added delay, then
 the normal answer), ``drop`` (the connection is closed without an answer), ``expire_sessions`` (the host's
 vendor ends every session first, as its session timeout would; the call is then answered as usual, i.e.
-INVALID_SESSION_ID on Salesforce). ``after: N`` lets the first N matching calls through before the rule fires.
+INVALID_SESSION_ID on Salesforce). ``lost`` (the call is handled, then the connection is closed before the answer: the change is made but the
+client does not know). ``after: N`` lets the first N matching calls through before the rule fires; ``count``
+and ``fraction`` together fire on that fraction of calls, at most ``count`` times (a storm with a budget).
 
 The registry counts what it fired (``fired_counts()``: ``"<host> <kind>": n``) and, for answers that carried
 Retry-After, the calls to the same host and path that came back before it had passed (``early``): a client
@@ -26,8 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["limit", "unavailable", "ratelimit", "latency", "drop", "expire_sessions"]
-KINDS: tuple[str, ...] = ("limit", "unavailable", "ratelimit", "latency", "drop", "expire_sessions")
+FaultKind = Literal["limit", "unavailable", "ratelimit", "latency", "drop", "lost", "expire_sessions"]
+KINDS: tuple[str, ...] = ("limit", "unavailable", "ratelimit", "latency", "drop", "lost", "expire_sessions")
 
 
 class FaultSpecError(ValueError):
@@ -50,8 +52,8 @@ class FaultRule:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise FaultSpecError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
-        if (self.count is None) == (self.fraction is None):
-            raise FaultSpecError("give exactly one of count (next N calls) or fraction (0..1 of calls)")
+        if self.count is None and self.fraction is None:
+            raise FaultSpecError("give count (next N calls), fraction (0..1 of calls) or both (a fraction, N at most)")
         if self.count is not None and self.count < 1:
             raise FaultSpecError(f"count must be 1 or more; got {self.count}")
         if self.after < 0:
@@ -137,7 +139,7 @@ class FaultRegistry:
                 if rule.after > 0:
                     rule.after -= 1
                     continue
-                fire = rule.count is not None or (rule.fraction is not None and self._random.random() < rule.fraction)
+                fire = rule.fraction is None or self._random.random() < rule.fraction
                 if not fire:
                     continue
                 if rule.count is not None:

@@ -58,6 +58,10 @@ def _drop_connection(send: Send) -> bool:
     return True
 
 
+async def _swallow(message: Any) -> None:
+    """An ASGI send that keeps the answer from the client (a ``lost`` fault)."""
+
+
 class FaultMiddleware:
     """Counts every call per host and route, and plays the fault rules set for this host."""
 
@@ -91,6 +95,10 @@ class FaultMiddleware:
             return
         if rule.kind == "drop" and _drop_connection(send):
             return
+        if rule.kind == "lost":
+            await self.app(scope, receive, _swallow)
+            if _drop_connection(send):
+                return
         response = self.responder(rule)
         retry_after = response.headers.get("retry-after", "")
         if retry_after.isdigit():
