@@ -6,13 +6,13 @@ A rule is set through the admin endpoint (POST /faults) or the scenario's ``faul
     {"host": "jira", "route": ".*", "kind": "ratelimit", "fraction": 0.5, "retry_after": 1}
     {"host": "slack", "route": "/api/chat.postMessage", "kind": "latency", "latency_ms": 300, "count": 1}
 
-kinds: ``limit`` (Salesforce 403 REQUEST_LIMIT_EXCEEDED), ``unavailable`` (503),
-``ratelimit`` (429 with Retry-After, in the host's error shape), ``latency`` (added delay, then
-the normal answer), ``drop`` (the connection is closed without an answer), ``expire_sessions`` (the host's
-vendor ends every session first, as its session timeout would; the call is then answered as usual, i.e.
-INVALID_SESSION_ID on Salesforce). ``lost`` (the call is handled, then the connection is closed before the answer: the change is made but the
-client does not know). ``after: N`` lets the first N matching calls through before the rule fires; ``count``
-and ``fraction`` together fire on that fraction of calls, at most ``count`` times (a storm with a budget).
+kinds: ``limit`` (Salesforce 403 REQUEST_LIMIT_EXCEEDED), ``unavailable`` (503), ``ratelimit`` (429 with Retry-
+After, in the host's error shape), ``latency`` (added delay, then the normal answer), ``drop`` (the connection is
+closed without an answer), ``expire_sessions`` (the host's vendor ends every session first, as its session timeout
+would; the call is then answered as usual, i.e. INVALID_SESSION_ID on Salesforce), ``lost`` (the call is handled,
+then the connection is closed before the answer: the change is made but the client does not know). ``after: N``
+lets the first N matching calls through before the rule fires; ``count`` and ``fraction`` together fire on that
+fraction of calls, at most ``count`` times (a storm with a budget).
 
 The registry counts what it fired (``fired_counts()``: ``"<host> <kind>": n``) and, for answers that carried
 Retry-After, the calls to the same host and path that came back before it had passed (``early``): a client

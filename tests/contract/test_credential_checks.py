@@ -93,10 +93,8 @@ def test_a_storm_is_ridden_out_not_reported_as_a_broken_credential(
             FaultRule(host=host, route=f"^{route}$", kind=kind, count=1, retry_after=1, latency_ms=300)  # type: ignore[arg-type]
         )
     ok = check(_settings(fresh_sandbox), test, _values(**good), BOB)
-    fired = fresh_sandbox.world.faults.fired_counts()
-    print(
-        f"FIGURES credential check storm {host}: faults injected={fired}, early calls={fresh_sandbox.world.faults.early}"
-    )
+    fired, early = fresh_sandbox.world.faults.fired_counts(), fresh_sandbox.world.faults.early
+    print(f"FIGURES credential check storm {host}: faults injected={fired}, early calls={early}")
     assert ok.ok, ok
     assert fired == {f"{host} {kind}": 1 for kind in STORM_KINDS}
     assert fresh_sandbox.world.faults.early == []
