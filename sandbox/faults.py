@@ -15,8 +15,8 @@ lets the first N matching calls through before the rule fires; ``count`` and ``f
 fraction of calls, at most ``count`` times (a storm with a budget).
 
 The registry counts what it fired (``fired_counts()``: ``"<host> <kind>": n``) and, for answers that carried
-Retry-After, the calls to the same host and path that came back before it had passed (``early``): a client
-that honours Retry-After makes none.
+Retry-After, the same calls (host, path, query and body: a retry) that came back before it had passed
+(``early``): a client that honours Retry-After makes none.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class FaultRegistry:
         self._lock = threading.Lock()
         self._random = random.Random(7)
         self._fired: dict[str, int] = {}
-        self._holds: dict[tuple[str, str], float] = {}
+        self._holds: dict[tuple[str, str, str], float] = {}
         self.early: list[str] = []  # "<host> <METHOD> <path>" of each call made before its Retry-After passed
 
     def add(self, rule: FaultRule) -> None:
@@ -119,15 +119,16 @@ class FaultRegistry:
         with self._lock:
             return dict(self._fired)
 
-    def hold(self, host: str, path: str, seconds: float) -> None:
-        """An answer told the client to wait *seconds* (Retry-After) before calling *path* again."""
+    def hold(self, host: str, path: str, call: str, seconds: float) -> None:
+        """An answer told the client to wait *seconds* (Retry-After) before making *call* (a digest of its query
+        and body) to *path* again."""
         with self._lock:
-            self._holds[(host, path)] = time.monotonic() + seconds
+            self._holds[(host, path, call)] = time.monotonic() + seconds
 
-    def note_call(self, host: str, method: str, path: str) -> None:
-        """Count the call as early when it comes before the Retry-After given for its host and path."""
+    def note_call(self, host: str, method: str, path: str, call: str = "") -> None:
+        """Count the call as early when it comes before the Retry-After given to the same call."""
         with self._lock:
-            until = self._holds.get((host, path))
+            until = self._holds.get((host, path, call))
             if until is not None and time.monotonic() < until - 0.05:  # 50 ms for the answer's own transit
                 self.early.append(f"{host} {method} {path}")
 

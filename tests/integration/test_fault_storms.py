@@ -1,0 +1,91 @@
+"""create-jotform-api-only-user under a fault storm on every vendor it calls (Salesforce, Jotform) and on Slack:
+403 REQUEST_LIMIT_EXCEEDED, 429 and 503 with Retry-After, added latency, dropped connections, answers lost after
+the change was made, and Baton's own Salesforce session ended mid-run. The run converges: done, exactly one of
+each object, the password current and working; no call came back before the Retry-After it was given, and the
+Slack stand-in let no more than its 1 message/s per channel through.
+
+The storm has a budget (each rule fires on a fraction of matching calls, at most ``count`` times) so that each
+task's retries (tasks/retry.py: three, after 1, 4 and 15 s or the Retry-After) can ride it out. Only Baton's API
+routes are hit, not the pages the person uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from baton.devstack import OpenBaoDevServer, PrefectServer
+from sandbox.faults import FaultRule
+from sandbox.server import Sandbox
+from sandbox.slack import state_of
+from tests.harness import RunningGateway
+from tests.integration import test_jotform_flow as jotform
+from tests.integration.test_jotform_flow import Person, _assert_set_up, _new_form, _params, _result, _start
+
+seats = jotform.seats  # the org's extra integration seats, given back afterwards (autouse, module scope)
+
+
+@pytest.fixture(scope="module")
+def env(baton_env: dict[str, str]) -> dict[str, str]:
+    return {**baton_env, "BATON_JOTFORM_API_KEY": "jf-apikey-acme-0001"}
+
+
+SF_API = r"^/services/(data|Soap)/"
+JOTFORM_API = r"^/(v1/)?(user|form)(/|$)"
+SLACK_API = r"^/api/chat\."
+STORM: list[dict[str, Any]] = [
+    {"host": "salesforce", "route": SF_API, "kind": "limit", "fraction": 0.15, "count": 3},
+    {"host": "salesforce", "route": SF_API, "kind": "unavailable", "fraction": 0.1, "count": 2},
+    {"host": "salesforce", "route": SF_API, "kind": "latency", "fraction": 0.2, "count": 5, "latency_ms": 300},
+    {"host": "salesforce", "route": SF_API, "kind": "drop", "fraction": 0.1, "count": 2},
+    {"host": "salesforce", "route": r"/sobjects/", "method": "POST", "kind": "lost", "fraction": 0.5, "count": 2},
+    {"host": "salesforce", "route": r"/query", "kind": "expire_sessions", "after": 4, "count": 1},
+    {"host": "jotform", "route": JOTFORM_API, "kind": "ratelimit", "count": 1, "retry_after": 1},
+    {"host": "jotform", "route": JOTFORM_API, "kind": "unavailable", "fraction": 0.2, "count": 1, "retry_after": 1},
+    {"host": "jotform", "route": JOTFORM_API, "kind": "drop", "fraction": 0.2, "count": 1},
+    {"host": "jotform", "route": JOTFORM_API, "kind": "latency", "fraction": 0.3, "count": 2, "latency_ms": 300},
+    {"host": "slack", "route": SLACK_API, "kind": "ratelimit", "fraction": 0.2, "count": 3, "retry_after": 1},
+    {"host": "slack", "route": SLACK_API, "kind": "unavailable", "fraction": 0.1, "count": 1},
+    {"host": "slack", "route": SLACK_API, "kind": "drop", "fraction": 0.1, "count": 1},
+    {"host": "slack", "route": SLACK_API, "kind": "latency", "fraction": 0.2, "count": 3, "latency_ms": 300},
+]
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: n - before.get(k, 0) for k, n in sorted(after.items()) if n - before.get(k, 0)}
+
+
+@pytest.mark.slow
+def test_the_jotform_flow_converges_under_a_fault_storm(
+    env: dict[str, str], gateway: RunningGateway, sandbox: Sandbox, prefect_server: PrefectServer,
+    openbao: OpenBaoDevServer,
+) -> None:  # fmt: skip
+    faults = sandbox.world.faults
+    slack = state_of(sandbox.world)
+    channel = slack.channel_id("C0HANDOVER")
+    params = _params("storm", _new_form(sandbox))
+    person = Person(sandbox, prefect_server.api_url, params)
+    fired_before, early_before = faults.fired_counts(), len(faults.early)
+    refused_before = slack.limiter.refused.get(channel, 0)
+    for rule in STORM:
+        faults.add(FaultRule.from_dict(rule))
+    flow = _start(env, params)
+    try:
+        output = person.drive(flow, timeout=240)
+    finally:
+        flow.kill()
+        for host in ("salesforce", "jotform", "slack"):
+            faults.clear(host)
+    fired = _delta(fired_before, faults.fired_counts())
+    early = faults.early[early_before:]
+    refused = slack.limiter.refused.get(channel, 0) - refused_before
+    print(
+        f"FIGURES fault storm (jotform flow): faults injected={sum(fired.values())} {fired}; "
+        f"early calls={len(early)}; Slack 429s from its own limit={refused}"
+    )
+    result = _result(output)
+    assert result is not None and result.get("status") == "done", output[-4000:]
+    assert sum(fired.values()) >= 10, fired  # the storm happened
+    assert early == [], "every call came back after the Retry-After it was given"
+    _assert_set_up(sandbox, openbao, params)  # exactly one user, permission set and assignment each; it works
