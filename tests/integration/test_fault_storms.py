@@ -11,6 +11,7 @@ routes are hit, not the pages the person uses.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -89,3 +90,47 @@ def test_the_jotform_flow_converges_under_a_fault_storm(
     assert sum(fired.values()) >= 10, fired  # the storm happened
     assert early == [], "every call came back after the Retry-After it was given"
     _assert_set_up(sandbox, openbao, params)  # exactly one user, permission set and assignment each; it works
+
+
+JIRA_API = r"^/rest/api/3/"
+JIRA_STORM: list[dict[str, Any]] = [
+    {"host": "jira", "route": JIRA_API, "kind": "ratelimit", "count": 1, "retry_after": 2},
+    {"host": "jira", "route": r"/user$", "method": "POST", "kind": "lost", "count": 1},
+    {"host": "jira", "route": r"/group/user$", "method": "POST", "kind": "lost", "count": 1},
+    {"host": "jira", "route": JIRA_API, "kind": "unavailable", "fraction": 0.25, "count": 2, "retry_after": 1},
+    {"host": "jira", "route": JIRA_API, "kind": "drop", "fraction": 0.2, "count": 2},
+    {"host": "jira", "route": JIRA_API, "kind": "latency", "fraction": 0.3, "count": 3, "latency_ms": 300},
+]
+
+
+@pytest.mark.slow
+def test_the_jira_app_user_steps_converge_under_a_fault_storm(baton_env: dict[str, str], sandbox: Sandbox) -> None:
+    """Find, create (its answer lost), add to a group (its answer lost), check permissions: one account, in the
+    group once, every retry after its Retry-After."""
+    from sandbox.jira.state import VENDOR_KEY
+    from tests.harness import FlowProcess
+
+    faults = sandbox.world.faults
+    email = f"intercom-storm.{uuid.uuid4().hex[:6]}@acme.example"
+    fired_before, early_before = faults.fired_counts(), len(faults.early)
+    for rule in JIRA_STORM:
+        faults.add(FaultRule.from_dict(rule))
+    flow = FlowProcess("jira_storm_probe.py", baton_env, email)
+    try:
+        result = flow.wait(timeout=180)
+    finally:
+        flow.kill()
+        faults.clear("jira")
+    fired = _delta(fired_before, faults.fired_counts())
+    early = faults.early[early_before:]
+    print(f"FIGURES fault storm (jira steps): faults injected={sum(fired.values())} {fired}; early calls={len(early)}")
+    assert "error" not in result, (result, flow.output()[-3000:])
+    state = sandbox.world.vendors[VENDOR_KEY]
+    accounts = [u for u in state.users.values() if u.email == email]
+    assert len(accounts) == 1, "the create whose answer was lost was not made twice"
+    assert accounts[0].groups == {"jira-software-users", "site-admins"}
+    assert result["added"] == [], "the retry found done the group add whose answer was lost"
+    assert result["account"]["created"] is False, "the retry found the account the lost answer had made"
+    assert result["granted"] == {"BROWSE_PROJECTS": [10000], "CREATE_ISSUES": [10000]}
+    assert fired.get("jira lost") == 2 and fired.get("jira ratelimit") == 1, fired
+    assert early == []
