@@ -48,6 +48,9 @@ class FaultRule:
     method: str | None = None
     after: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
+    # each rule draws from its own generator, seeded by what it is: whether it fires on a call depends only on
+    # the calls that match it (one host and route), not on other hosts' traffic, so a storm replays the same
+    _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,6 +63,7 @@ class FaultRule:
             raise FaultSpecError(f"after must be 0 or more; got {self.after}")
         if self.fraction is not None and not 0 < self.fraction <= 1:
             raise FaultSpecError(f"fraction must be in (0, 1]; got {self.fraction}")
+        self._random = random.Random(f"{self.host} {self.route} {self.kind} {self.method} {self.after}")
         try:
             self._pattern = re.compile(self.route)
         except re.error as exc:
@@ -98,7 +102,6 @@ class FaultRegistry:
     def __init__(self) -> None:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
-        self._random = random.Random(7)
         self._fired: dict[str, int] = {}
         self._holds: dict[tuple[str, str, str], float] = {}
         self.early: list[str] = []  # "<host> <METHOD> <path>" of each call made before its Retry-After passed
@@ -140,7 +143,7 @@ class FaultRegistry:
                 if rule.after > 0:
                     rule.after -= 1
                     continue
-                fire = rule.fraction is None or self._random.random() < rule.fraction
+                fire = rule.fraction is None or rule._random.random() < rule.fraction
                 if not fire:
                     continue
                 if rule.count is not None:

@@ -5,7 +5,8 @@ each object, the password current and working; no call came back before the Retr
 Slack stand-in let no more than its 1 message/s per channel through.
 
 The storm has a budget (each rule fires on a fraction of matching calls, at most ``count`` times) so that each
-task's retries (tasks/retry.py: three, after 1, 4 and 15 s or the Retry-After) can ride it out. Only Baton's API
+task's retries (tasks/retry.py: three, after 1, 4 and 15 s or the Retry-After) can ride it out; each rule draws
+from its own seeded generator, so the storm falls the same way on every run of the same flow. Only Baton's API
 routes are hit, not the pages the person uses.
 """
 
@@ -97,8 +98,8 @@ JIRA_STORM: list[dict[str, Any]] = [
     {"host": "jira", "route": JIRA_API, "kind": "ratelimit", "count": 1, "retry_after": 2},
     {"host": "jira", "route": r"/user$", "method": "POST", "kind": "lost", "count": 1},
     {"host": "jira", "route": r"/group/user$", "method": "POST", "kind": "lost", "count": 1},
-    {"host": "jira", "route": JIRA_API, "kind": "unavailable", "fraction": 0.25, "count": 2, "retry_after": 1},
-    {"host": "jira", "route": JIRA_API, "kind": "drop", "fraction": 0.2, "count": 2},
+    {"host": "jira", "route": JIRA_API, "kind": "unavailable", "fraction": 0.25, "count": 1, "retry_after": 1},
+    {"host": "jira", "route": JIRA_API, "kind": "drop", "fraction": 0.2, "count": 1},
     {"host": "jira", "route": JIRA_API, "kind": "latency", "fraction": 0.3, "count": 3, "latency_ms": 300},
 ]
 
@@ -106,7 +107,8 @@ JIRA_STORM: list[dict[str, Any]] = [
 @pytest.mark.slow
 def test_the_jira_app_user_steps_converge_under_a_fault_storm(baton_env: dict[str, str], sandbox: Sandbox) -> None:
     """Find, create (its answer lost), add to a group (its answer lost), check permissions: one account, in the
-    group once, every retry after its Retry-After."""
+    group once, every retry after its Retry-After. The budget (a 429, two lost answers, a 503, a drop) is such that
+    no task meets more failures than its three retries, wherever the fractions fall."""
     from sandbox.jira.state import VENDOR_KEY
     from tests.harness import FlowProcess
 
