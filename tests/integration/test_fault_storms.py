@@ -100,7 +100,7 @@ JIRA_STORM: list[dict[str, Any]] = [
     {"host": "jira", "route": JIRA_API, "kind": "ratelimit", "count": 1, "retry_after": 2},
     {"host": "jira", "route": r"/user$", "method": "POST", "kind": "lost", "count": 1},
     {"host": "jira", "route": r"/group/user$", "method": "POST", "kind": "lost", "count": 1},
-    {"host": "jira", "route": JIRA_API, "kind": "unavailable", "fraction": 0.25, "count": 1, "retry_after": 1},
+    {"host": "jira", "route": JIRA_API, "kind": "unavailable", "after": 3, "count": 1, "retry_after": 1},
     {"host": "jira", "route": JIRA_API, "kind": "drop", "fraction": 0.2, "count": 1},
     {"host": "jira", "route": JIRA_API, "kind": "latency", "fraction": 0.3, "count": 3, "latency_ms": 300},
 ]
@@ -136,5 +136,9 @@ def test_the_jira_app_user_steps_converge_under_a_fault_storm(baton_env: dict[st
     assert result["added"] == [], "the retry found done the group add whose answer was lost"
     assert result["account"]["created"] is False, "the retry found the account the lost answer had made"
     assert result["granted"] == {"BROWSE_PROJECTS": [10000], "CREATE_ISSUES": [10000]}
-    assert fired.get("jira lost") == 2 and fired.get("jira ratelimit") == 1, fired
+    assert {k: fired.get(f"jira {k}") for k in ("lost", "ratelimit", "unavailable")} == {
+        "lost": 2,
+        "ratelimit": 1,
+        "unavailable": 1,
+    }, fired
     assert early == []
