@@ -11,12 +11,15 @@
 | jotform | ``api_key`` or ``value`` | ``GET /user`` (``APIKEY`` header) |
 
 The token and login calls are the only POSTs: they read a session, they change no data. The answer is
-``Check(ok, detail)``: the detail names the call and the status, never a value.
+``Check(ok, detail)``: the detail names the call and the status, never a value. A read answered 429, 502-504 or
+Salesforce's 403 REQUEST_LIMIT_EXCEEDED, or not answered at all, is tried again (``TRIES`` in all) after its
+Retry-After (at most ``MAX_WAIT`` s) or a back-off: a vendor's bad minute is not reported as a broken credential.
 """
 
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,12 +45,38 @@ def _first(values: Mapping[str, SecretStr], *keys: str) -> str:
     return ""
 
 
+TRIES = 4
+BACKOFF = (1.0, 2.0, 4.0)
+MAX_WAIT = 30.0
+TRANSIENT = {429, 502, 503, 504}
+
+
+def _transient_wait(reply: httpx.Response, attempt: int) -> float | None:
+    """Seconds to wait before trying *reply*'s call again, or None when the answer is final."""
+    limited = reply.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in reply.content
+    if reply.status_code not in TRANSIENT and not limited:
+        return None
+    after = reply.headers.get("retry-after", "")
+    return min(float(after), MAX_WAIT) if after.isdigit() else BACKOFF[min(attempt, len(BACKOFF) - 1)]
+
+
 def _http(verify: ssl.SSLContext | bool, call: str, method: str, url: str, **kwargs: object) -> Check:
-    try:
-        reply = httpx.request(method, url, timeout=15, verify=verify, **kwargs)  # type: ignore[arg-type]
-    except httpx.HTTPError as exc:
-        return Check(False, f"{call}: no answer ({type(exc).__name__})")
-    return Check(reply.status_code == 200, f"{call} answered {reply.status_code}")
+    for attempt in range(TRIES):
+        last = attempt == TRIES - 1
+        try:
+            reply = httpx.request(method, url, timeout=15, verify=verify, **kwargs)  # type: ignore[arg-type]
+        except httpx.TransportError as exc:
+            if last:
+                return Check(False, f"{call}: no answer ({type(exc).__name__}), {TRIES} tries")
+            time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            continue
+        except httpx.HTTPError as exc:
+            return Check(False, f"{call}: no answer ({type(exc).__name__})")
+        wait = _transient_wait(reply, attempt)
+        if wait is None or last:
+            return Check(reply.status_code == 200, f"{call} answered {reply.status_code}")
+        time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _salesforce(settings: Settings, values: Mapping[str, SecretStr], user: str) -> Check:

@@ -7,6 +7,8 @@ off so that ``REQUESTS_CA_BUNDLE`` cannot override the CA bundle given.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +22,7 @@ from simple_salesforce.exceptions import SalesforceError as SFError
 from core import redaction
 from core.errors import BatonError
 
+_log = logging.getLogger("baton.salesforce")
 API_VERSION = "59.0"
 RETRYABLE = {"REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW"}
 HINTS = {
@@ -29,8 +32,16 @@ HINTS = {
     "LICENSE_LIMIT_EXCEEDED": "No licence seat is left: free one or buy more, then run the flow again.",
     "DUPLICATE_USERNAME": "Usernames are unique across all Salesforce orgs; choose another username.",
     "INVALID_LOGIN": "Check the username, the password and the security token.",
-    "INVALID_SESSION_ID": "The session expired; Baton logs in again on the next try.",
+    "INVALID_SESSION_ID": (
+        "The session expired or was ended. Baton's own connected app logs in again (client credentials) once and "
+        "retries; a session given to Baton (a user's token) cannot be renewed: authorise again."
+    ),
 }
+STILL_INVALID = (
+    "Salesforce refused the new session too, right after Baton logged in again (client credentials). Check that "
+    "the connected app's run-as user is active and not frozen, and the org's Session Settings (e.g. 'Lock "
+    "sessions to the IP address from which they originated')."
+)
 
 
 class SalesforceError(BatonError):
@@ -93,10 +104,16 @@ class Identity:
 
 
 class SalesforceClient:
-    """One authenticated connection. Methods name the REST resource they call."""
+    """One authenticated connection. Methods name the REST resource they call.
 
-    def __init__(self, sf: Salesforce) -> None:
+    A client made by ``client_credentials`` can log in again: when a call is answered INVALID_SESSION_ID (the
+    org's session timeout, or an admin ended the session), it logs in once more and retries the call once; a
+    second INVALID_SESSION_ID right after that fails with ``STILL_INVALID``. ``reauths`` counts the logins again."""
+
+    def __init__(self, sf: Salesforce, relogin: Callable[[], str] | None = None) -> None:
         self.sf = sf
+        self._relogin = relogin
+        self.reauths = 0
 
     # -- connecting -------------------------------------------------------------------------
     @classmethod
@@ -109,8 +126,35 @@ class SalesforceClient:
         cls, login_url: str, client_id: str, client_secret: str, *, session: requests.Session
     ) -> SalesforceClient:
         """``POST /services/oauth2/token`` grant_type=client_credentials (Baton's connected app, run-as user)."""
-        reply = cls._token(login_url, session, {"grant_type": "client_credentials"}, auth=(client_id, client_secret))
-        return cls.with_token(reply["instance_url"], reply["access_token"], session=session)
+        redaction.register(client_secret)
+
+        def token() -> dict[str, Any]:
+            return cls._token(login_url, session, {"grant_type": "client_credentials"}, auth=(client_id, client_secret))
+
+        reply = token()
+        client = cls.with_token(reply["instance_url"], reply["access_token"], session=session)
+        client._relogin = lambda: str(token()["access_token"])
+        return client
+
+    @property
+    def can_relogin(self) -> bool:
+        return self._relogin is not None
+
+    def relogin(self) -> str:
+        """Log in again (the grant that made this client) and use the new session from now on; the new token."""
+        if self._relogin is None:
+            raise SalesforceError("login again", "INVALID_SESSION_ID", "this connection was given a token", 401)
+        token = self._relogin()
+        redaction.register(token)
+        self.sf.session_id = token
+        self.sf.headers["Authorization"] = "Bearer " + token
+        md = self.sf._mdapi  # the Metadata API's SessionHeader, when it was made with the old session
+        if md is not None:
+            md._session_id = token
+            md._session_header.sessionId = token
+        self.reauths += 1
+        _log.info("Salesforce answered INVALID_SESSION_ID: logged in again (client credentials), retrying once")
+        return token
 
     @classmethod
     def password_grant(
@@ -159,10 +203,28 @@ class SalesforceClient:
 
     # -- calls ------------------------------------------------------------------------------
     def _do(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.renewing(what, lambda: self._once(what, fn, *args, **kwargs))
+
+    def _once(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except (SFError, requests.RequestException) as exc:
             raise _translate(what, exc) from None
+
+    def renewing(self, what: str, call: Callable[[], Any]) -> Any:
+        """*call*; on INVALID_SESSION_ID, log in again once and call again (see the class)."""
+        try:
+            return call()
+        except SalesforceError as exc:
+            if exc.code != "INVALID_SESSION_ID" or self._relogin is None:
+                raise
+        self.relogin()
+        try:
+            return call()
+        except SalesforceError as exc:
+            if exc.code == "INVALID_SESSION_ID":
+                raise SalesforceError(what, "INVALID_SESSION_ID", STILL_INVALID, exc.status) from None
+            raise
 
     def query(self, soql: str) -> list[dict[str, Any]]:
         """``GET /query`` with paging (query_all)."""
@@ -175,12 +237,12 @@ class SalesforceClient:
 
     def create(self, sobject: str, fields: dict[str, Any]) -> str:
         """``POST /sobjects/<sobject>/``; returns the new Id."""
-        reply = self._do(f"create {sobject}", getattr(self.sf, sobject).create, fields)
+        reply = self._do(f"create {sobject}", lambda: getattr(self.sf, sobject).create(fields))  # new session on retry
         return str(reply["id"])
 
     def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
         """``PATCH /sobjects/<sobject>/<id>``."""
-        self._do(f"update {sobject}", getattr(self.sf, sobject).update, record_id, fields)
+        self._do(f"update {sobject}", lambda: getattr(self.sf, sobject).update(record_id, fields))
 
     def set_password(self, user_id: str, password: str) -> None:
         """``POST /sobjects/User/<id>/password``."""
@@ -189,6 +251,9 @@ class SalesforceClient:
 
     def identity(self) -> Identity:
         """``GET /services/oauth2/userinfo`` for the connection's own user."""
+        return self.renewing("userinfo", self._identity)  # type: ignore[no-any-return]
+
+    def _identity(self) -> Identity:
         url = f"https://{self.sf.sf_instance}/services/oauth2/userinfo"
         try:
             reply = self.sf.session.get(url, headers={"Authorization": f"Bearer {self.sf.session_id}"}, timeout=15)

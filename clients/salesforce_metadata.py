@@ -16,7 +16,7 @@ from zeep.exceptions import Fault
 from zeep.helpers import serialize_object
 from zeep.transports import Transport
 
-from clients.salesforce import SalesforceError
+from clients.salesforce import SalesforceClient, SalesforceError
 
 # The metadata names of standard profiles differ from their labels.
 STANDARD_PROFILES = {"System Administrator": "Admin", "Standard User": "Standard"}
@@ -31,11 +31,19 @@ def profile_full_name(name: str) -> str:
 class MetadataClient:
     """One Metadata API connection, on the session of an authenticated ``Salesforce``."""
 
-    def __init__(self, sf: Salesforce, session: requests.Session) -> None:
+    def __init__(self, sf: Salesforce, session: requests.Session, owner: SalesforceClient | None = None) -> None:
+        """*owner*: the client whose ``sf`` this is; when it can log in again (client credentials), a call answered
+        INVALID_SESSION_ID is retried once on a new session (``SalesforceClient.renewing``)."""
         self._md = sf.mdapi
         self._md._client.transport = Transport(session=session)  # type: ignore[no-untyped-call]
+        self._owner = owner
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        if self._owner is None:
+            return self._once(what, fn, *args)
+        return self._owner.renewing(f"Metadata API {what}", lambda: self._once(what, fn, *args))
+
+    def _once(self, what: str, fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
         except Fault as fault:

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from clients.slack_pacing import ChannelPacer
 from core.errors import BatonError
 
 
@@ -43,19 +44,28 @@ class SlackMessage:
     ts: str
 
 
-RATE_LIMIT_RETRIES = 12
+RATE_LIMIT_RETRIES = 60  # each waits Retry-After (+ up to 1 s): a minute or two of patience before failing
 
 
 class SlackClient:
-    """The few Slack methods Baton uses. Retries (slack-sdk's handlers) a 429 ``ratelimited`` answer after its
-    Retry-After, a 5xx answer and a dropped connection, with back-off."""
+    """The few Slack methods Baton uses. Posts to one channel are paced at one a second across threads and
+    processes (clients/slack_pacing.py); a 429 ``ratelimited`` answer is retried after its Retry-After, patiently
+    (posts from elsewhere still collide), and a 5xx answer and a dropped connection with back-off."""
 
-    def __init__(self, token: str, base_url: str = "https://slack.com/api/", *, web: WebClient | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        base_url: str = "https://slack.com/api/",
+        *,
+        web: WebClient | None = None,
+        pacer: ChannelPacer | None = None,
+    ) -> None:
         self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
+        self.pacer = pacer or ChannelPacer(scope=base_url)
+        self.rate_limit = RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
         ours = [
-            # one message a second per channel, shared by every run posting to it: several runs posting at once
-            # each wait Retry-After (plus jitter) and try again, more than three times when they collide
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            # one message a second per channel, shared by every run posting to it (and any other app)
+            self.rate_limit,
             ServerErrorRetryHandler(max_retry_count=3),
             ConnectionErrorRetryHandler(max_retry_count=3),
         ]  # instead of WebClient's default (one retry of a dropped connection)
@@ -83,7 +93,8 @@ class SlackClient:
         args: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}
         if thread_ts:
             args["thread_ts"] = thread_ts
-        reply = self._call("chat.postMessage", **args)
+        with self.pacer.slot(channel):
+            reply = self._call("chat.postMessage", **args)
         return SlackMessage(channel=str(reply["channel"]), ts=str(reply["ts"]))
 
     def update(self, message: SlackMessage, text: str, blocks: list[dict[str, Any]]) -> None:

@@ -1,4 +1,10 @@
-"""The sandbox's own control host: faults on demand, call counts, and each user's inbox page."""
+"""The sandbox's own control host: faults on demand (and how many fired), call counts, Salesforce's sessions
+(expire them all, set the org's session timeout), and each user's inbox page.
+
+    POST /salesforce/sessions/expire   {"kind": "oauth"}  (kind optional)  -> {"expired": 3}
+    POST /salesforce/session_timeout   {"seconds": 5}     (null: never)    -> {"seconds": 5.0}
+    GET  /faults/fired                                                     -> {"salesforce limit": 2, ...}
+"""
 
 from __future__ import annotations
 
@@ -42,6 +48,31 @@ def routes(world: World) -> list[BaseRoute]:
             world.faults.add(rule)
         return JSONResponse({"added": len(parsed)}, status_code=201)
 
+    async def fired(request: Request) -> Response:
+        return JSONResponse(world.faults.fired_counts())
+
+    async def expire_sessions(request: Request) -> Response:
+        from sandbox.salesforce.web import org_of
+
+        body = await read_json(request)
+        kind = body.get("kind") if isinstance(body, dict) else None
+        if kind not in (None, "soap", "oauth", "ui"):
+            return JSONResponse({"error": "invalid_kind", "message": "kind must be soap, oauth or ui"}, 400)
+        return JSONResponse({"expired": org_of(world).expire_sessions(kind)})
+
+    async def session_timeout(request: Request) -> Response:
+        from sandbox.salesforce.web import org_of
+
+        body = await read_json(request)
+        seconds = body.get("seconds") if isinstance(body, dict) else "missing"
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0):
+            message = 'seconds must be a number above 0, or null for no timeout, e.g. {"seconds": 5}'
+            return JSONResponse({"error": "invalid_seconds", "message": message}, 400)
+        org = org_of(world)
+        with world.lock:
+            org.session_timeout = float(seconds) if seconds is not None else None
+        return JSONResponse({"seconds": org.session_timeout})
+
     async def calls(request: Request) -> Response:
         with world.lock:
             return JSONResponse(dict(world.calls))
@@ -69,7 +100,10 @@ def routes(world: World) -> list[BaseRoute]:
     return [
         Route("/healthz", healthz),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/faults/fired", fired),
         Route("/calls", calls),
+        Route("/salesforce/sessions/expire", expire_sessions, methods=["POST"]),
+        Route("/salesforce/session_timeout", session_timeout, methods=["POST"]),
         Route("/inbox/{address}.json", inbox_json),
         Route("/inbox/{address}", inbox_page),
     ]

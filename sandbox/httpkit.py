@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +59,33 @@ def _drop_connection(send: Send) -> bool:
     return True
 
 
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request's whole body, and a receive that hands it to the app again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+async def _swallow(message: Any) -> None:
+    """An ASGI send that keeps the answer from the client (a ``lost`` fault)."""
+
+
 class FaultMiddleware:
     """Counts every call per host and route, and plays the fault rules set for this host."""
 
@@ -73,8 +101,19 @@ class FaultMiddleware:
             return
         method, path = scope["method"], scope["path"]
         self.world.count_call(self.host, method, path)
+        body, receive = await _buffered(receive)
+        # the same call again (path, query and body): a retry, which must wait out the Retry-After it was given
+        call = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()[:16]
+        self.world.faults.note_call(self.host, method, path, call)
         rule = self.world.faults.take(self.host, method, path)
         if rule is None:
+            await self.app(scope, receive, send)
+            return
+        if rule.kind == "expire_sessions":
+            vendor = self.world.vendors.get(self.host)
+            expire = getattr(vendor, "expire_sessions", None)
+            if callable(expire):
+                expire()
             await self.app(scope, receive, send)
             return
         if rule.kind == "latency":
@@ -83,5 +122,12 @@ class FaultMiddleware:
             return
         if rule.kind == "drop" and _drop_connection(send):
             return
+        if rule.kind == "lost":
+            await self.app(scope, receive, _swallow)
+            if _drop_connection(send):
+                return
         response = self.responder(rule)
+        retry_after = response.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            self.world.faults.hold(self.host, path, call, int(retry_after))
         await response(scope, receive, send)

@@ -38,7 +38,7 @@ def salesforce_snapshot(apps: list[str], usernames: list[str]) -> dict[str, Any]
     snap.logins = sfa.logins(sf, sorted(ids)) if ids else []
     profiles = sorted({snap.users[i].profile for i in ids})
     if profiles:
-        snap.ip_ranges = sfa.login_ip_ranges(MetadataClient(sf.sf, salesforce_session()), profiles)
+        snap.ip_ranges = sfa.login_ip_ranges(MetadataClient(sf.sf, salesforce_session(), owner=sf), profiles)
     get_run_logger().info(
         "Salesforce: %d users, %d tokens, %d logins of %d integration users", len(snap.users), len(snap.tokens),
         len(snap.logins), len(ids),

@@ -25,7 +25,8 @@ _HOURS = re.compile(r"^(\w+) (\d\d):(\d\d)-(\d\d):(\d\d)$")
 @functools.cache
 def metadata_client() -> MetadataClient:
     """The Metadata API as Baton's admin (loads the WSDL once per process)."""
-    return MetadataClient(salesforce_admin().sf, salesforce_session())
+    admin = salesforce_admin()
+    return MetadataClient(admin.sf, salesforce_session(), owner=admin)  # a new session when it expires
 
 
 def _enabled(component: dict[str, Any]) -> set[str]:

@@ -57,6 +57,7 @@ class Session:
     app_id: str | None = None
     oauth_token_id: str | None = None
     created: float = field(default_factory=time.time)
+    last_used: float = field(default_factory=time.time)  # the org's session timeout counts from here
 
 
 @dataclass

@@ -11,6 +11,8 @@ Python API (``org = sandbox.salesforce.org_of(world)``):
     org.whoami(access_token) -> user record | None
     org.email_verified(user_id) -> bool
     org.invalidate_sessions(user_id) -> int
+    org.expire_sessions(kind=None) -> int             (every user's sessions end, as after the org's timeout)
+    org.session_timeout = 3600.0 | None               (seconds of inactivity before a session ends; None: never)
     org.authorize_url(client_id, redirect_uri, state, code_challenge=None) -> str
 """
 
@@ -66,6 +68,8 @@ class Org:
         self.store = Store(ids)
         self.credentials: dict[str, Credential] = {}
         self.sessions: dict[str, Session] = {}
+        self.session_timeout: float | None = None  # seconds of inactivity (Setup > Session Settings > Timeout)
+        self.sessions_expired = 0  # sessions ended by the timeout or expire_sessions, for tests' figures
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.codes: dict[str, AuthCode] = {}
         self.apps: dict[str, ConnectedApp] = {}
@@ -267,6 +271,11 @@ class Org:
     def session_for(self, token: str) -> tuple[Session, Record] | None:
         with self.world.lock:
             session = self.sessions.get(token)
+            if session is not None and self.session_timeout is not None:
+                if time.time() - session.last_used > self.session_timeout:
+                    del self.sessions[token]
+                    self.sessions_expired += 1
+                    return None
             user = self.user(session.user_id) if session else None
             if session is None or user is None or not user["IsActive"]:
                 return None
@@ -275,6 +284,7 @@ class Org:
             if session.oauth_token_id:
                 row = self.store.require("OauthToken", session.oauth_token_id)
                 row["LastUsedDate"] = now_iso()
+            session.last_used = time.time()
             return session, user
 
     def invalidate_sessions(self, user_id: str, kind: str | None = None) -> int:
@@ -284,6 +294,16 @@ class Org:
             gone = [t for t, s in self.sessions.items() if s.user_id == full and (kind is None or s.kind == kind)]
             for token in gone:
                 del self.sessions[token]
+            return len(gone)
+
+    def expire_sessions(self, kind: str | None = None) -> int:
+        """End every user's sessions and access tokens (of *kind*: soap, oauth, ui), as the org's session timeout
+        does; refresh tokens and connected apps stay. The number ended."""
+        with self.world.lock:
+            gone = [t for t, s in self.sessions.items() if kind is None or s.kind == kind]
+            for token in gone:
+                del self.sessions[token]
+            self.sessions_expired += len(gone)
             return len(gone)
 
     # -- OAuth grants ---------------------------------------------------------------------

@@ -66,3 +66,36 @@ def test_salesforce_access_and_refresh_tokens(fresh_sandbox: Sandbox) -> None:
     assert not check(settings, "salesforce", _values(access_token="00Dnope"), BOB).ok
     refused = check(settings, "salesforce", _values(refresh_token="not-a-refresh-token"), BOB)
     assert not refused.ok and "oauth2/token (refresh) answered 400" in refused.detail
+
+
+STORM_KINDS = ("ratelimit", "unavailable", "drop", "latency")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("test", "good", "host", "route"),
+    [
+        ("jira", {"api_token": "ATATT-bob-token-0001", "email": BOB}, "jira", "/rest/api/3/myself"),
+        ("jira_server", {"token": "NjEbobPAT0001"}, "jira_server", "/rest/api/2/myself"),
+        ("intercom", {"access_token": "dG9rOmJvYi1iYXRvbi10b2tlbi0wMDAx"}, "intercom", "/me"),
+        ("jotform", {"api_key": "jf-apikey-acme-0001"}, "jotform", "/user"),
+    ],
+)
+def test_a_storm_is_ridden_out_not_reported_as_a_broken_credential(
+    fresh_sandbox: Sandbox, test: str, good: dict[str, str], host: str, route: str
+) -> None:
+    """A 429 with Retry-After, a 503, a dropped connection and a slow answer in a row: the check waits as told,
+    tries again, and passes; no call comes back before its Retry-After."""
+    from sandbox.faults import FaultRule
+
+    for kind in STORM_KINDS:
+        fresh_sandbox.world.faults.add(
+            FaultRule(host=host, route=f"^{route}$", kind=kind, count=1, retry_after=1, latency_ms=300)  # type: ignore[arg-type]
+        )
+    ok = check(_settings(fresh_sandbox), test, _values(**good), BOB)
+    fired, early = fresh_sandbox.world.faults.fired_counts(), fresh_sandbox.world.faults.early
+    print(f"FIGURES credential check storm {host}: faults injected={fired}, early calls={early}")
+    assert ok.ok, ok
+    assert fired == {f"{host} {kind}": 1 for kind in STORM_KINDS}
+    assert fresh_sandbox.world.faults.early == []
+    assert fresh_sandbox.world.calls[f"{host} GET {route}"] == len(STORM_KINDS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,3 +92,66 @@ def test_batons_slack_client_rides_out_a_5xx_a_dropped_connection_and_a_429(fres
     assert message.ts
     assert [m["text"] for m in state_of(fresh_sandbox.world).messages("C0HANDOVER")] == ["a step"]
     assert fresh_sandbox.world.calls["slack POST /api/chat.postMessage"] == 3, "two faults, then the answer"
+
+
+def test_posts_from_many_threads_are_paced_not_refused(fresh_sandbox: Sandbox, tmp_path: Path) -> None:
+    """Eight threads post to one channel at once through Baton's client: every post lands, about a second apart,
+    and the stand-in's 1/s limit refuses none (the pacer queued them); another channel is not held back."""
+    from clients.slack import SlackClient
+    from clients.slack_pacing import ChannelPacer
+
+    state = state_of(fresh_sandbox.world)
+    url = fresh_sandbox.urls["slack"] + "/api/"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "a step"}}]
+    errors: list[BaseException] = []
+
+    def post(i: int) -> None:
+        client = SlackClient(state.bot.token, url, pacer=ChannelPacer(url, directory=tmp_path))
+        try:
+            client.post("C0HANDOVER", f"step {i}", blocks)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(8)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    SlackClient(state.bot.token, url, pacer=ChannelPacer(url, directory=tmp_path)).post("C0ITAUDIT", "audit", blocks)
+    audit_done = time.monotonic() - started
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert sorted(m["text"] for m in state.messages("C0HANDOVER")) == [f"step {i}" for i in range(8)]
+    assert state.limiter.refused.get("C0HANDOVER", 0) == 0, "paced: nothing for the stand-in to refuse"
+    assert time.monotonic() - started >= 7 * 1.0, "eight posts to one channel take at least seven seconds"
+    assert audit_done < 3, "a post to another channel does not queue behind C0HANDOVER's"
+
+
+def test_unpaced_posts_converge_on_retry_after_alone(fresh_sandbox: Sandbox, tmp_path: Path) -> None:
+    """Posts the pacer cannot see (another machine's, here a pacer with no interval) collide; the client's
+    patient Retry-After retries still land all of them, and the stand-in counts the 429s it answered."""
+    from clients.slack import SlackClient
+    from clients.slack_pacing import ChannelPacer
+
+    state = state_of(fresh_sandbox.world)
+    url = fresh_sandbox.urls["slack"] + "/api/"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "a step"}}]
+    errors: list[BaseException] = []
+
+    def post(i: int) -> None:
+        client = SlackClient(state.bot.token, url, pacer=ChannelPacer(url, directory=tmp_path, interval=0))
+        try:
+            client.post("C0HANDOVER", f"step {i}", blocks)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert len(state.messages("C0HANDOVER")) == 6
+    refused = state.limiter.refused.get("C0HANDOVER", 0)
+    print(f"FIGURES slack unpaced: posts=6, 429s answered and retried={refused}")
+    assert refused >= 5, "six posts at once: at least five were refused the first time"
