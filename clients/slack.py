@@ -31,6 +31,7 @@ _HINTS = {
     "invalid_auth": "Check BATON_SLACK_BOT_TOKEN.",
     "not_authed": "Set BATON_SLACK_BOT_TOKEN.",
     "users_not_found": "No Slack user has that e-mail address.",
+    "user_not_found": "No Slack user has that id in this workspace.",
     "missing_scope": (
         "The Slack app lacks a scope; Baton needs chat:write, users:read, users:read.email and usergroups:read."
     ),
@@ -43,6 +44,29 @@ class SlackMessage:
     ts: str
 
 
+@dataclass(frozen=True)
+class SlackUser:
+    """What ``users.info`` says about a person: enough to tell a member of the workspace from anyone else.
+    *team_id* is the user's home workspace ('' when Slack leaves it out)."""
+
+    id: str
+    name: str = ""
+    team_id: str = ""
+    deleted: bool = False
+    is_bot: bool = False
+    is_stranger: bool = False  # a Slack Connect user from another organisation Baton's workspace cannot see
+    is_restricted: bool = False  # a multi-channel guest
+    is_ultra_restricted: bool = False  # a single-channel guest
+
+    @classmethod
+    def of(cls, user: dict[str, Any]) -> SlackUser:
+        flags = ("deleted", "is_bot", "is_stranger", "is_restricted", "is_ultra_restricted")
+        return cls(
+            id=str(user.get("id", "")), name=str(user.get("name", "")), team_id=str(user.get("team_id") or ""),
+            **{flag: user.get(flag) is True for flag in flags},
+        )  # fmt: skip
+
+
 RATE_LIMIT_RETRIES = 12
 
 
@@ -52,6 +76,7 @@ class SlackClient:
 
     def __init__(self, token: str, base_url: str = "https://slack.com/api/", *, web: WebClient | None = None) -> None:
         self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
+        self._team_id = ""
         ours = [
             # one message a second per channel, shared by every run posting to it: several runs posting at once
             # each wait Retry-After (plus jitter) and try again, more than three times when they collide
@@ -105,6 +130,16 @@ class SlackClient:
     def user_id_by_email(self, email: str) -> str:
         """``users.lookupByEmail``."""
         return str(self._call("users.lookupByEmail", email=email)["user"]["id"])
+
+    def user_info(self, user_id: str) -> SlackUser:
+        """``users.info``: who *user_id* is (raises SlackError ``user_not_found`` for an unknown id)."""
+        return SlackUser.of(self._call("users.info", user=user_id).get("user") or {})
+
+    def team_id(self) -> str:
+        """``auth.test``: the id of the workspace Baton's bot token belongs to (asked once per client)."""
+        if not self._team_id:
+            self._team_id = str(self._call("auth.test").get("team_id", ""))
+        return self._team_id
 
     def user_email(self, user_id: str) -> str:
         """``users.info``: the user's e-mail address (empty when Slack does not share it)."""

@@ -176,7 +176,8 @@ def _wait(svc: Services, step: _Step, key: str, deployment: bool) -> HumanAnswer
         return answer
     stop = threading.Event()
     if step.record is not None:  # with no Slack message there is nobody to remind
-        threading.Thread(target=remind_while_paused, args=(svc, step.record, stop), daemon=True).start()
+        reminding = (svc, step.record, stop, _run()[0], step.key)
+        threading.Thread(target=remind_while_paused, args=reminding, daemon=True).start()
     try:
         poll = max(1, round(svc.settings.prefect_pause_poll_seconds))
         paused: HumanAnswer = pause_flow_run(wait_for_input=form, timeout=remaining, poll_interval=poll, key=key)
@@ -205,14 +206,19 @@ def _check(svc: Services, step: _Step, run_id: str, key: str, answer: HumanAnswe
         key_bytes, attested_fields(run_id, key, answer), answer.attestation
     )
     approvers: frozenset[str] | None = None
-    if verified and step.kind == "approval" and answer.outcome == "approve" and svc.slack is not None:
+    approving = step.kind == "approval" and answer.outcome == "approve"
+    clicked = step.kind != "approval" and answer.via == "slack"  # who may answer a task or secret step
+    if verified and (approving or clicked) and svc.slack is not None:
         approvers = frozenset(svc.slack.group_member_ids(svc.settings.slack_approver_group))
+    escalation = records.read_escalation(step.key) if approvers is not None and step.kind != "approval" else None
+    escalated_to = frozenset(svc.slack.group_member_ids(escalation.group)) if escalation and svc.slack else frozenset()
     requester = frozenset(r for r in (step.requester, _slack_user(svc, step.requester)) if r)
     refused = refusal(
         Answer(
             kind=step.kind, outcome=answer.outcome, via=answer.via, verified=verified, responder=answer.responder,
             note=answer.note, requester=requester, approvers=approvers,
             approver_group=svc.settings.slack_approver_group, approvals_slack_only=svc.settings.approvals_slack_only,
+            assignee=step.assignee, escalation_group=escalation.group if escalation else "", escalated_to=escalated_to,
         )
     )  # fmt: skip
     return verified, refused.message() if refused else ""
