@@ -22,14 +22,17 @@ from urllib.parse import urlencode
 import pytest
 
 from baton.devstack import PrefectServer
+from clients.factory import custody_from
+from clients.humanstep import AnswerFields, attested_fields
 from clients.prefect_api import prefect_http
+from clients.vault import attestation
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from sandbox.slack.config import UserSpec
 from sandbox.slack.interactivity import Click, ClickResult, prepare, send, signature
 from sandbox.slack.state import SlackState
 from tests.flows import probe_runs
-from tests.harness import FlowProcess, RunningGateway, step_message
+from tests.harness import FlowProcess, RunningGateway, settings_from, step_message
 
 pytestmark = pytest.mark.slow
 
@@ -282,6 +285,30 @@ def test_a_done_from_the_prefect_ui_form_on_a_secret_step_is_refused(
     assert_nothing_resumed(runs, slack, runs.secret)
 
 
+def test_the_flow_applies_the_same_rule_to_an_attested_answer(
+    runs: Runs, slack: SlackState, baton_env: dict[str, str]
+) -> None:
+    """An answer that reaches Prefect with a valid attestation for the leaver (as if the gateway had not checked):
+    the flow judges it by the same rule, says so in the step's thread and waits again."""
+    key = attestation.read_key(custody_from(settings_from(baton_env)))
+    assert key is not None
+    answer = AnswerFields(
+        outcome="done", via="slack", responder="U0ALICE01", answered_at=dt.datetime.now(dt.UTC).isoformat()
+    )
+    mac = attestation.sign(key, attested_fields(runs.task.run_id, "probe", answer))
+    with prefect_http(runs.api) as http:
+        reply = http.post(
+            f"flow_runs/{runs.task.run_id}/resume", json={"run_input": answer.model_dump() | {"attestation": mac}}
+        )
+    assert reply.json()["status"] == "ACCEPT", reply.text
+    probe_runs.wait_paused_at(runs.api, runs.task.run_id, "probe-r1")
+    said = probe_runs.thread_texts(slack.thread(CHANNEL, runs.task.ts)[1:])
+    refusal = [t for t in said if "via slack not accepted" in t]
+    assert refusal and "<@U0ALICE01> is not one of them" in refusal[0] and "still waiting" in refusal[0], said
+    REFUSALS.append(refusal[0])
+    assert "baton_done" in json.dumps(slack.message(CHANNEL, runs.task.ts)["blocks"])
+
+
 # -- the answers that end the runs -------------------------------------------------------------------------------
 
 
@@ -318,4 +345,4 @@ def test_once_escalated_the_escalation_group_may_answer(runs: Runs, slack: Slack
 def test_the_refusals_counted() -> None:
     """The figure for docs/SECURITY.md: every refusal above, each of which resumed nothing."""
     print(f"\nanswer-rights refusals: {len(REFUSALS)}")
-    assert len(REFUSALS) == 20, REFUSALS
+    assert len(REFUSALS) == 21, REFUSALS
