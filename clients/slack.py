@@ -32,6 +32,7 @@ _HINTS = {
     "invalid_auth": "Check BATON_SLACK_BOT_TOKEN.",
     "not_authed": "Set BATON_SLACK_BOT_TOKEN.",
     "users_not_found": "No Slack user has that e-mail address.",
+    "user_not_found": "No Slack user has that id in this workspace.",
     "missing_scope": (
         "The Slack app lacks a scope; Baton needs chat:write, users:read, users:read.email and usergroups:read."
     ),
@@ -42,6 +43,29 @@ _HINTS = {
 class SlackMessage:
     channel: str
     ts: str
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """What ``users.info`` says about a person: enough to tell a member of the workspace from anyone else.
+    *team_id* is the user's home workspace ('' when Slack leaves it out)."""
+
+    id: str
+    name: str = ""
+    team_id: str = ""
+    deleted: bool = False
+    is_bot: bool = False
+    is_stranger: bool = False  # a Slack Connect user from another organisation Baton's workspace cannot see
+    is_restricted: bool = False  # a multi-channel guest
+    is_ultra_restricted: bool = False  # a single-channel guest
+
+    @classmethod
+    def of(cls, user: dict[str, Any]) -> SlackUser:
+        flags = ("deleted", "is_bot", "is_stranger", "is_restricted", "is_ultra_restricted")
+        return cls(
+            id=str(user.get("id", "")), name=str(user.get("name", "")), team_id=str(user.get("team_id") or ""),
+            **{flag: user.get(flag) is True for flag in flags},
+        )  # fmt: skip
 
 
 RATE_LIMIT_RETRIES = 60  # each waits Retry-After (+ up to 1 s): a minute or two of patience before failing
@@ -63,6 +87,7 @@ class SlackClient:
         self.web = web or WebClient(token=token, base_url=base_url, timeout=10)
         self.pacer = pacer or ChannelPacer(scope=base_url)
         self.rate_limit = RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
+        self._team_id = ""
         ours = [
             # one message a second per channel, shared by every run posting to it (and any other app)
             self.rate_limit,
@@ -120,6 +145,16 @@ class SlackClient:
     def user_id_by_email(self, email: str) -> str:
         """``users.lookupByEmail``."""
         return str(self._call("users.lookupByEmail", email=email)["user"]["id"])
+
+    def user_info(self, user_id: str) -> SlackUser:
+        """``users.info``: who *user_id* is (raises SlackError ``user_not_found`` for an unknown id)."""
+        return SlackUser.of(self._call("users.info", user=user_id).get("user") or {})
+
+    def team_id(self) -> str:
+        """``auth.test``: the id of the workspace Baton's bot token belongs to (asked once per client)."""
+        if not self._team_id:
+            self._team_id = str(self._call("auth.test").get("team_id", ""))
+        return self._team_id
 
     def user_email(self, user_id: str) -> str:
         """``users.info``: the user's e-mail address (empty when Slack does not share it)."""

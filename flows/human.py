@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from prefect import get_run_logger, pause_flow_run, suspend_flow_run
 from prefect.artifacts import create_markdown_artifact
@@ -21,9 +22,11 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.states import Running
+from pydantic import ConfigDict
 
 from clients.humanstep import (
     OUTCOMES_BY_KIND,
+    SECRET_PATHS,
     VERIFIED_PATHS,
     Answer,
     AnswerFields,
@@ -51,6 +54,21 @@ SUSPEND_GRACE = 24 * 3600  # seconds past a step's deadline before Prefect itsel
 
 class HumanAnswer(RunInput, AnswerFields):
     """The form a person fills in the Prefect UI (and what the gateway and the CLI send)."""
+
+
+# A secret step is done only through its one-time link (rule secret-through-its-link): the gateway resumes it
+# with via deposit or oauth. Any other answer may only report a problem, and Prefect's server checks the form's
+# schema on resume, so a "done" typed in the UI is refused there (REJECT) and the step keeps waiting.
+SECRET_FORM_RULE: dict[str, Any] = {
+    "if": {"not": {"required": ["via"], "properties": {"via": {"enum": list(SECRET_PATHS)}}}},
+    "then": {"properties": {"outcome": {"enum": ["problem"]}}},
+}
+
+
+class SecretStepAnswer(HumanAnswer):
+    """A secret step's form: done only with the secret (through the gateway's link); here only a problem."""
+
+    model_config = ConfigDict(json_schema_extra=SECRET_FORM_RULE)
 
 
 class HumanStepTimedOut(BatonError):
@@ -166,8 +184,9 @@ def _fired_pause_keys() -> set[str]:
 
 
 def _wait(svc: Services, step: _Step, key: str, deployment: bool) -> HumanAnswer:
-    default = "approve" if step.kind == "approval" else "done"
-    form = HumanAnswer.with_initial_data(description=_form_description(step), outcome=default)
+    default = {"approval": "approve", "secret": "problem"}.get(step.kind, "done")
+    model = SecretStepAnswer if step.kind == "secret" else HumanAnswer
+    form = model.with_initial_data(description=_form_description(step), outcome=default)
     remaining = max(1, int(step.policy.deadline - (time.time() - step.posted_at)))
     if deployment:
         # No process waits for a suspended run: the sweeper reminds, escalates and fails it safely at the
@@ -176,7 +195,8 @@ def _wait(svc: Services, step: _Step, key: str, deployment: bool) -> HumanAnswer
         return answer
     stop = threading.Event()
     if step.record is not None:  # with no Slack message there is nobody to remind
-        threading.Thread(target=remind_while_paused, args=(svc, step.record, stop), daemon=True).start()
+        reminding = (svc, step.record, stop, _run()[0], step.key)
+        threading.Thread(target=remind_while_paused, args=reminding, daemon=True).start()
     try:
         poll = max(1, round(svc.settings.prefect_pause_poll_seconds))
         paused: HumanAnswer = pause_flow_run(wait_for_input=form, timeout=remaining, poll_interval=poll, key=key)
@@ -191,9 +211,11 @@ def _form_description(step: _Step) -> str:
         f"## {step.title}\n\n{step.instruction}\n\n---\n"
         f"Answer with **{allowed}**. An answer given here is recorded as self-declared"
         + (
-            "; approvals are accepted only through Slack (BATON_APPROVALS_SLACK_ONLY)."
-            if step.kind == "approval"
-            else "."
+            {
+                "approval": "; approvals are accepted only through Slack (BATON_APPROVALS_SLACK_ONLY).",
+                "secret": ". **A secret step is done only through its one-time link in Slack**, so the secret goes "
+                "straight into Vault: here you can only report a *problem* (a *done* is refused).",
+            }.get(step.kind, ".")
         )
     )
 
@@ -205,14 +227,19 @@ def _check(svc: Services, step: _Step, run_id: str, key: str, answer: HumanAnswe
         key_bytes, attested_fields(run_id, key, answer), answer.attestation
     )
     approvers: frozenset[str] | None = None
-    if verified and step.kind == "approval" and answer.outcome == "approve" and svc.slack is not None:
+    approving = step.kind == "approval" and answer.outcome == "approve"
+    clicked = step.kind != "approval" and answer.via == "slack"  # who may answer a task or secret step
+    if verified and (approving or clicked) and svc.slack is not None:
         approvers = frozenset(svc.slack.group_member_ids(svc.settings.slack_approver_group))
+    escalation = records.read_escalation(step.key) if approvers is not None and step.kind != "approval" else None
+    escalated_to = frozenset(svc.slack.group_member_ids(escalation.group)) if escalation and svc.slack else frozenset()
     requester = frozenset(r for r in (step.requester, _slack_user(svc, step.requester)) if r)
     refused = refusal(
         Answer(
             kind=step.kind, outcome=answer.outcome, via=answer.via, verified=verified, responder=answer.responder,
             note=answer.note, requester=requester, approvers=approvers,
             approver_group=svc.settings.slack_approver_group, approvals_slack_only=svc.settings.approvals_slack_only,
+            assignee=step.assignee, escalation_group=escalation.group if escalation else "", escalated_to=escalated_to,
         )
     )  # fmt: skip
     return verified, refused.message() if refused else ""

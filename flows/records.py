@@ -7,12 +7,13 @@ import json
 from typing import Any
 from uuid import UUID
 
-from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.input.actions import create_flow_run_input, read_flow_run_input
 from pydantic import ValidationError
 
-from clients.humanstep import StepRecord, ThreadRecord
-from clients.humanstep.keys import THREAD, record_key
+from clients.humanstep import EscalationRecord, StepRecord, ThreadRecord
+from clients.humanstep.keys import THREAD, escalation_key, record_key
 
 
 def _read(key: str) -> Any:
@@ -51,4 +52,22 @@ def read_step_of(client: SyncPrefectClient, run_id: UUID, step: str) -> StepReco
     try:
         return StepRecord.model_validate(json.loads(client.read_flow_run_input(run_id, record_key(step))))
     except Exception:  # noqa: BLE001 - absent (404), or not a Baton record
+        return None
+
+
+def write_escalation(run_id: UUID | str, step: str, record: EscalationRecord) -> None:
+    """Record that *step* of *run_id* was escalated (once: a second write keeps the first). Works outside the
+    run's context (the paused wait's reminder thread, the sweeper)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_flow_run_input(UUID(str(run_id)), escalation_key(step), record.model_dump_json())
+        except ObjectAlreadyExists:
+            pass
+
+
+def read_escalation(step: str) -> EscalationRecord | None:
+    """This run's record of *step*'s escalation, or None while it is not escalated."""
+    try:
+        return EscalationRecord.model_validate(_read(escalation_key(step)))
+    except ValidationError:
         return None

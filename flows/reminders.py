@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from clients.humanstep import Action, StepRecord, WaitPolicy
+from clients.humanstep import Action, EscalationRecord, StepRecord, WaitPolicy
 from clients.slack import SlackError
+from flows.records import write_escalation
 from tasks.services import Services
 
 __all__ = ["Action", "WaitPolicy", "act", "expired_text", "remind_while_paused", "say_in_step"]
@@ -34,13 +35,16 @@ def _mention(svc: Services, group: str) -> str:
     return f"<!subteam^{gid}>" if gid else f"@{group}"
 
 
-def act(svc: Services, record: StepRecord, action: Action) -> None:
-    """Say a reminder (mentioning the assignee) or an escalation (mentioning the escalation group)."""
+def act(svc: Services, record: StepRecord, action: Action, *, run_id: str, step: str) -> None:
+    """Say a reminder (mentioning the assignee) or an escalation (mentioning the escalation group). An escalation
+    is recorded on the run first (``EscalationRecord``): from then on the group's members may answer the step."""
     who = f"<@{record.assignee}>" if record.assignee else "someone"
     if action == "remind":
         say_in_step(svc, record, f"Reminder: {who}, *{record.title}* is still waiting for you.")
     elif action == "escalate":
-        mention = _mention(svc, svc.settings.slack_escalation_group)
+        group = svc.settings.slack_escalation_group
+        write_escalation(run_id, step, EscalationRecord(group=group, at=time.time()))
+        mention = _mention(svc, group)
         say_in_step(svc, record, f"Escalation to {mention}: *{record.title}* has had no answer from {who}.")
 
 
@@ -52,7 +56,7 @@ def expired_text(record: StepRecord) -> str:
     )
 
 
-def remind_while_paused(svc: Services, record: StepRecord, stop: threading.Event) -> None:
+def remind_while_paused(svc: Services, record: StepRecord, stop: threading.Event, run_id: str, step: str) -> None:
     """Run in a thread beside ``pause_flow_run``: remind and escalate as the policy says until *stop* is set
     (the deadline itself is the pause's timeout)."""
     policy = record.policy.policy()
@@ -61,4 +65,4 @@ def remind_while_paused(svc: Services, record: StepRecord, stop: threading.Event
         for action in policy.due(time.time() - record.posted_at, tuple(done)):
             done.append(action)
             if action != "expire":
-                act(svc, record, action)
+                act(svc, record, action, run_id=run_id, step=step)

@@ -70,6 +70,6 @@ def remind_waiting_steps() -> dict[str, int]:
                     client.set_flow_run_state(run.id, Failed(message=message), force=True)
                     logger.warning("run %s: step %s expired; the run is failed safely", run.id, step)
                     break
-                act(svc, record, action)
+                act(svc, record, action, run_id=str(run.id), step=step)
                 logger.info("run %s: step %s: %s", run.id, step, action)
     return counts

@@ -6,8 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from clients.humanstep import AnswerFields, attested_fields
-from clients.humanstep.keys import waits_for
+from pydantic import ValidationError
+
+from clients.humanstep import AnswerFields, EscalationRecord, StepRecord, attested_fields
+from clients.humanstep.keys import escalation_key, record_key, waits_for
 from clients.prefect_api import NotPaused, PrefectAPI, PrefectAPIError, is_run_id
 from clients.vault import attestation
 from core.errors import BatonError
@@ -21,6 +23,20 @@ class NotWaiting(BatonError):
 class Resumer:
     prefect: PrefectAPI
     key: bytes
+
+    def step_record(self, run_id: str, step_key: str) -> StepRecord | None:
+        """The step's record (its Slack message, assignee, kind...), or None when the run has no such step."""
+        try:
+            return StepRecord.model_validate(self.prefect.run_input(run_id, record_key(step_key)))
+        except ValidationError:
+            return None
+
+    def escalation(self, run_id: str, step_key: str) -> EscalationRecord | None:
+        """The step's escalation (to which group), or None while it is not escalated."""
+        try:
+            return EscalationRecord.model_validate(self.prefect.run_input(run_id, escalation_key(step_key)))
+        except ValidationError:
+            return None
 
     def check_waiting(self, run_id: str, step_key: str) -> str:
         """The pause key the run waits at (the step's key, or a retry of it: ``<key>-r<n>``)."""

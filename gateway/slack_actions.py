@@ -1,9 +1,13 @@
 """``POST /slack/actions``: a signed Slack button click resumes the step it belongs to.
 
-Order of checks: signature and timestamp (slack-sdk's SignatureVerifier), replay, payload shape,
-the clicker's rights (approver group; no self-approval), template text in the note, the run still
-waiting at that step; then the gateway builds run_input itself, attests it and resumes the run.
-Every refusal answers Slack with an ephemeral message (or 400/401 for requests not from Slack) and
+Order of checks: signature and timestamp (slack-sdk's SignatureVerifier), replay, payload shape; the step's
+record (``baton-step-<key>`` of the run the button names) and that the clicked message is that step's own
+message (a button value naming another run or step resumes nothing and marks nothing); the clicker is a member
+of the workspace (``users.info``: not unknown, deactivated, a bot, a guest or from another organisation); the
+clicker's rights (clients.humanstep.rules: a task or secret step is answered by its assignee, an approver, or
+the escalation group once escalated; an approval by an approver other than the requester); template text in
+the note; the run still waiting at that step. Then the gateway builds run_input itself, attests it and resumes
+the run. Every refusal answers Slack with an ephemeral message (or 400/401 for requests not from Slack) and
 resumes nothing.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,6 +31,7 @@ from clients.humanstep import (
     NOTE_BLOCK,
     Answer,
     ButtonValue,
+    StepRecord,
     answered_blocks,
     refusal,
 )
@@ -33,15 +39,18 @@ from clients.prefect_api import PrefectAPIError
 from clients.slack import SlackClient, SlackError, SlackMessage
 from gateway.answers import NotWaiting, Resumer
 from gateway.audit_actions import HANDOVER_ACTION, AuditActions
+from gateway.members import Workspace
 from gateway.replay import ReplayGuard
 
 log = logging.getLogger("baton.gateway")
 MAX_AGE = 300
+TRY_AGAIN = "Baton could not reach Prefect to resume the run; try again in a minute."
 
 
 class _User(BaseModel):
     id: str = Field(pattern=r"^[UW][A-Z0-9]{2,40}$")  # a Slack user id; it becomes the answer's responder
     username: str = ""
+    team_id: str = ""  # the clicker's home workspace, as Slack's signed payload names it
 
 
 class _Action(BaseModel):
@@ -107,6 +116,11 @@ class SlackActions:
     slack: SlackClient | None
     approver_group: str
     audit: AuditActions | None = None  # the audit's "Hand over" buttons
+    workspace: Workspace | None = None  # the membership check (built from *slack* when not given)
+
+    def __post_init__(self) -> None:
+        if self.workspace is None:
+            self.workspace = Workspace(self.slack)
 
     def handle(self, body: bytes, headers: dict[str, str]) -> Reply:
         timestamp = headers.get("x-slack-request-timestamp", "")
@@ -136,6 +150,9 @@ class SlackActions:
             if action.action_id == LINK_ACTION:
                 return Reply(200, {})
             if action.action_id.startswith(HANDOVER_ACTION + "_") and self.audit is not None:
+                outsider = self._not_a_member(payload)
+                if outsider:
+                    return _ephemeral(outsider)
                 audit_click = (payload.user.id, action.value, payload.container.channel_id)
                 return Reply(200, self.audit.click(*audit_click))
             outcome = ACTION_IDS[action.action_id]
@@ -144,33 +161,102 @@ class SlackActions:
         except (KeyError, ValueError, ValidationError, UnicodeDecodeError, RecursionError):
             return Reply(400, {"error": "malformed payload"})
         clicker = payload.user.id
-        approvers: frozenset[str] | None = None
-        requester = frozenset(r for r in (value.requester,) if r)
-        if value.kind == "approval" and outcome == "approve":
-            looked_up = self._approvers_and_requester(value)
-            if isinstance(looked_up, str):
-                return _ephemeral(looked_up)
-            approvers, requester = looked_up
-        refused = refusal(
-            Answer(
-                kind=value.kind, outcome=outcome, via="slack", verified=True, responder=clicker, note=note,
-                requester=requester, approvers=approvers, approver_group=self.approver_group,
-            )
-        )  # fmt: skip
-        if refused is not None and refused.rule == "outcome-for-kind":
-            return Reply(400, {"error": "this button does not belong to that kind of step"})
-        if refused is not None:
-            return _ephemeral(f"{refused.message({'note': 'your note'})}.")
+        judged = self._judge(payload, value, outcome, note)
+        if isinstance(judged, Reply):
+            return judged
+        record = judged
         try:
             self.resumer.resume(value.run, value.key, outcome=outcome, note=note, responder=clicker, via="slack")
         except NotWaiting as exc:
             return _ephemeral(f"Nothing to do: {exc}.")
         except PrefectAPIError as exc:
             log.warning("resume of run %s failed: %s", value.run, exc)
-            return _ephemeral("Baton could not reach Prefect to resume the run; try again in a minute.")
-        self._mark_answered(payload, outcome, clicker)
+            return _ephemeral(TRY_AGAIN)
+        self._mark_answered(payload, record, outcome, clicker)
         log.info("run %s step %s: %s by %s via slack", value.run, value.key, outcome, clicker)
         return Reply(200, {})
+
+    def _judge(self, payload: _Payload, value: ButtonValue, outcome: str, note: str) -> StepRecord | Reply:
+        """The step's record when the click may be taken; else the refusal. What the button claims is judged
+        first (no lookups); then the message, the clicker's membership and rights, from the step's own record."""
+        clicker = payload.user.id
+        claimed = {"requester": frozenset(r for r in (value.requester,) if r)}
+        refused = refusal(self._answer(value.kind, outcome, clicker, note, "", claimed))
+        if refused is None:
+            record = self._own_step(payload, value)
+            if isinstance(record, str):
+                return _ephemeral(record)
+            outsider = self._not_a_member(payload)
+            if outsider:
+                return _ephemeral(outsider)
+            rights = self._rights(value, record, outcome)
+            if isinstance(rights, str):
+                return _ephemeral(rights)
+            refused = refusal(self._answer(record.kind, outcome, clicker, note, record.assignee, rights))
+            if refused is None:
+                return record
+        if refused.rule == "outcome-for-kind":
+            return Reply(400, {"error": "this button does not belong to that kind of step"})
+        log.info("run %s step %s: %s by %s refused (%s)", value.run, value.key, outcome, clicker, refused.rule)
+        return _ephemeral(f"{refused.message({'note': 'your note'})}.")
+
+    def _answer(
+        self, kind: str, outcome: str, clicker: str, note: str, assignee: str, rights: dict[str, Any]
+    ) -> Answer:
+        return Answer(
+            kind=kind, outcome=outcome, via="slack", verified=True, responder=clicker, note=note,
+            approver_group=self.approver_group, assignee=assignee, **rights,
+        )  # fmt: skip
+
+    def _own_step(self, payload: _Payload, value: ButtonValue) -> StepRecord | str:
+        """The record of the step the button names, if the clicked message is that step's own message."""
+        try:
+            uuid.UUID(value.run)
+            record = self.resumer.step_record(value.run, value.key)
+        except ValueError:
+            record = None
+        except PrefectAPIError as exc:
+            log.warning("reading step %s of run %s failed: %s", value.key, value.run, exc)
+            return TRY_AGAIN
+        here = (payload.container.channel_id, payload.container.message_ts)
+        if record is None or (record.channel, record.ts) != here or record.kind != value.kind:
+            log.warning("a button naming run %s step %s clicked on message %s refused", value.run, value.key, here)
+            return (
+                "This button does not belong to this message: it names a run or step whose Slack message this is "
+                "not. Nothing was changed; answer with the buttons on the step's own message."
+            )
+        return record
+
+    def _not_a_member(self, payload: _Payload) -> str | None:
+        assert self.workspace is not None
+        return self.workspace.refusal(payload.user.id, payload.user.team_id)
+
+    def _rights(self, value: ButtonValue, record: StepRecord, outcome: str) -> dict[str, Any] | str:
+        """What the rules need to judge the clicker: the approvers, the requester's identities and, for a task
+        or secret step, the group it was escalated to and its members; or why they cannot be known."""
+        value = ButtonValue(
+            run=value.run, key=value.key, kind=record.kind, requester=record.requester or value.requester
+        )
+        if record.kind == "approval" and outcome != "approve":
+            return {"requester": frozenset(r for r in (value.requester,) if r)}
+        looked_up = self._approvers_and_requester(value)
+        if isinstance(looked_up, str):
+            return looked_up
+        approvers, requester = looked_up
+        rights: dict[str, Any] = {"approvers": approvers, "requester": requester}
+        if record.kind == "approval":
+            return rights
+        try:
+            escalation = self.resumer.escalation(value.run, value.key)
+        except PrefectAPIError:
+            return TRY_AGAIN
+        if escalation is not None and self.slack is not None:
+            try:
+                members = frozenset(self.slack.group_member_ids(escalation.group))
+            except SlackError as exc:
+                return f"Baton could not read @{escalation.group}: {exc}"
+            rights.update(escalation_group=escalation.group, escalated_to=members)
+        return rights
 
     def _approvers_and_requester(self, value: ButtonValue) -> tuple[frozenset[str], frozenset[str]] | str:
         """The approver group's members and the requester's identities, or why they cannot be known."""
@@ -188,14 +274,14 @@ class SlackActions:
                 pass
         return approvers, frozenset(identities)
 
-    def _mark_answered(self, payload: _Payload, outcome: str, clicker: str) -> None:
-        if self.slack is None or not payload.container.message_ts:
+    def _mark_answered(self, payload: _Payload, record: StepRecord, outcome: str, clicker: str) -> None:
+        if self.slack is None:
             return
         title, instruction = _title_and_instruction(payload.message.get("blocks"))
         status = f"*{outcome.capitalize()}* by <@{clicker}> at {time.strftime('%H:%M')}: resuming the run..."
         try:
             self.slack.update(
-                SlackMessage(payload.container.channel_id, payload.container.message_ts),
+                SlackMessage(record.channel, record.ts),
                 f"{title}: {outcome}",
                 answered_blocks(title=title, instruction=instruction, status=status),
             )

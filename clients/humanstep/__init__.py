@@ -4,7 +4,8 @@ sweeper (which reminds). No Prefect imports.
 - ``answer``: what an answer carries (``AnswerFields``; the flow's RunInput is built on it) and what the
   gateway's attestation covers;
 - ``keys``: every run-input key a step uses (its record, its waits and retries, the thread, the sweeper);
-- ``record``: ``StepRecord``, what a step stores about itself; ``policy``: ``WaitPolicy``;
+- ``record``: ``StepRecord``, what a step stores about itself (and ``EscalationRecord`` once escalated);
+  ``policy``: ``WaitPolicy``;
 - ``rules``: who may answer what (``refusal``), for every path;
 - ``blocks``: the Slack message and its buttons (``ButtonValue``).
 """
@@ -32,8 +33,8 @@ from clients.humanstep.blocks import (
     step_blocks,
 )
 from clients.humanstep.policy import Action, WaitPolicy
-from clients.humanstep.record import StepRecord, ThreadRecord
-from clients.humanstep.rules import Answer, Refusal, refusal
+from clients.humanstep.record import EscalationRecord, StepRecord, ThreadRecord
+from clients.humanstep.rules import Answer, Refusal, may_answer, refusal
 
 __all__ = [
     "ACTION_IDS",
@@ -49,6 +50,7 @@ __all__ = [
     "Answer",
     "AnswerFields",
     "ButtonValue",
+    "EscalationRecord",
     "Kind",
     "Outcome",
     "Refusal",
@@ -59,6 +61,7 @@ __all__ = [
     "answered_blocks",
     "attested_fields",
     "has_template_markers",
+    "may_answer",
     "refusal",
     "step_blocks",
 ]

@@ -5,6 +5,8 @@
   answer is ``<step>-r<n>``; ``step_of(pause_key)`` goes back.
 - ``THREAD``: the run's Slack thread (its first message), as a record of its own.
 - ``sweep_key(step, action, n)``: the sweeper's note that it did the n-th *action* for a suspended step.
+- ``escalation_key(step)``: the step's escalation (``EscalationRecord``: to which group, when), written when
+  it is escalated, by the paused wait or the sweeper; the gateway reads it to know who else may answer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 
 RECORD_PREFIX = "baton-step-"
 SWEEP_PREFIX = "baton-sweep-"
+ESCALATION_PREFIX = "baton-escalated-"
 THREAD = "thread"
 _RETRY = re.compile(r"^(?P<step>.+)-r(?P<n>[1-9]\d*)$")
 
@@ -20,6 +23,11 @@ _RETRY = re.compile(r"^(?P<step>.+)-r(?P<n>[1-9]\d*)$")
 def record_key(step: str) -> str:
     """Where a step's record lives: ``baton-step-<step>``."""
     return f"{RECORD_PREFIX}{step}"
+
+
+def escalation_key(step: str) -> str:
+    """Where a step's escalation is recorded: ``baton-escalated-<step>``."""
+    return f"{ESCALATION_PREFIX}{step}"
 
 
 def wait_key(step: str, attempt: int) -> str:

@@ -52,6 +52,13 @@ class StepRecord(BaseModel):
         return value
 
 
+class EscalationRecord(BaseModel):
+    """A step escalated: the user group (handle) it was escalated to, and when (Unix time)."""
+
+    group: str
+    at: float
+
+
 class ThreadRecord(BaseModel):
     """The run's Slack thread: its first message."""
 

@@ -9,6 +9,9 @@ was wrong and how to fix it. Rules, in order:
 - ``outcome-for-kind``: done / problem for a task or secret step, approve / reject for an approval;
 - ``secret-through-its-link``: a secret step is done only through its one-time deposit or OAuth link, so the
   secret goes straight into Vault (any path may report a problem);
+- ``who-may-answer``: a task or secret step answered through Slack (the gateway vouches for the clicker) is
+  answered by its assignee, a member of the approver group, or, once the step was escalated, a member of the
+  escalation group (checked where the groups are known); anyone else, the leaver included, is refused;
 - ``approvals-slack-only``: while BATON_APPROVALS_SLACK_ONLY, an approval counts only when the gateway vouches
   for the clicker (a signed Slack click);
 - ``approver-group``: the approver is a member of the approver group (checked where the group is known);
@@ -64,6 +67,29 @@ class Answer:
     approvers: frozenset[str] | None = None
     approver_group: str = "baton-approvers"
     approvals_slack_only: bool = True
+    assignee: str = ""  # the step's assignee (a Slack user id)
+    escalation_group: str = ""  # the group the step was escalated to ('' while it is not escalated)
+    escalated_to: frozenset[str] = field(default_factory=frozenset)  # that group's members
+
+
+def may_answer(answer: Answer) -> bool:
+    """True when the responder is the step's assignee, an approver, or in the group it was escalated to."""
+    allowed = {answer.assignee} if answer.assignee else set()
+    return answer.responder in allowed | (answer.approvers or frozenset()) | answer.escalated_to
+
+
+def _who_may_answer(answer: Answer) -> Refusal:
+    people = [f"<@{answer.assignee}> (the assignee)"] if answer.assignee else []
+    people.append(f"a member of @{answer.approver_group}")
+    if answer.escalation_group:
+        people.append(f"a member of @{answer.escalation_group} (the step was escalated to it)")
+    who = " or ".join([", ".join(people[:-1]), people[-1]] if len(people) > 1 else people)
+    later = "" if answer.escalation_group else " (and, once it is escalated, the escalation group)"
+    return Refusal(
+        "who-may-answer",
+        f"Only {who} may answer this step{later}, and <@{answer.responder}> is not one of them",
+        "ask one of them to answer; nothing was changed and the step is still waiting",
+    )
 
 
 def refusal(answer: Answer) -> Refusal | None:
@@ -95,6 +121,9 @@ def refusal(answer: Answer) -> Refusal | None:
             "so the secret goes straight into Vault",
             "use that link, or report a problem",
         )
+    rights_known = answer.via == "slack" and answer.verified and answer.approvers is not None
+    if answer.kind in ("task", "secret") and rights_known and not may_answer(answer):
+        return _who_may_answer(answer)
     if answer.kind == "approval" and answer.outcome == "approve":
         group = answer.approver_group
         if answer.approvals_slack_only and not answer.verified:

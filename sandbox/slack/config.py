@@ -12,6 +12,7 @@ USER_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
 SUBTEAM_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 TEAM_ID = re.compile(r"^T[A-Z0-9]{2,}$")
+HOME_TEAM_ID = re.compile(r"^[TE][A-Z0-9]{8,}$")  # the spec's defs_workspace_id, as objs_user.team_id
 BOT_ID = re.compile(r"^B[A-Z0-9]{8,}$")
 APP_ID = re.compile(r"^A[A-Z0-9]{1,}$")
 
@@ -46,6 +47,10 @@ class UserSpec:
     is_admin: bool = False
     deleted: bool = False
     tz: str = "Europe/Berlin"
+    team_id: str = ""  # the user's home workspace when it is another organisation's (Slack Connect)
+    is_stranger: bool = False  # from another organisation, not visible to this workspace beyond its id
+    is_restricted: bool = False  # a multi-channel guest
+    is_ultra_restricted: bool = False  # a single-channel guest
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,8 @@ def _check_keys(data: dict[str, Any], allowed: set[str], key: str) -> None:
 def _user(data: Any, i: int) -> UserSpec:
     key = f"users[{i}]"
     data = _mapping(data, key)
-    _check_keys(data, {"id", "email", "name", "real_name", "title", "is_admin", "deleted", "tz"}, key)
+    flags = ("is_admin", "deleted", "is_stranger", "is_restricted", "is_ultra_restricted")
+    _check_keys(data, {"id", "email", "name", "real_name", "title", "tz", "team_id", *flags}, key)
     email = _str(data, "email", key)
     if "@" not in email:
         raise SlackScenarioError(f"slack.{key}.email must be an e-mail address; got {email!r}")
@@ -138,9 +144,9 @@ def _user(data: Any, i: int) -> UserSpec:
         name=_str(data, "name", key, default=email.split("@")[0]),
         real_name=_str(data, "real_name", key),
         title=_str(data, "title", key, default=""),
-        is_admin=_bool(data, "is_admin", key),
-        deleted=_bool(data, "deleted", key),
         tz=_str(data, "tz", key, default="Europe/Berlin"),
+        team_id=_str(data, "team_id", key, default="", pattern=HOME_TEAM_ID if data.get("team_id") else None),
+        **{flag: _bool(data, flag, key) for flag in flags},
     )
 
 

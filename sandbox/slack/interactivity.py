@@ -84,6 +84,7 @@ def build_payload(state: SlackState, user: str, channel: str, ts: str, action_id
             raise ClickError(f"message {ts} has no element with action_id {action_id!r}")
         person = state.users.get(user_id)
         name = person.name if person else state.bot.name
+        home_team = (person.team_id if person else "") or state.team.id
         is_ephemeral = message.ephemeral_to is not None
         replies = [m for m in state.store.thread(channel_id, message.ts)[1:]] if not message.is_reply else None
         element = found.element
@@ -100,7 +101,7 @@ def build_payload(state: SlackState, user: str, channel: str, ts: str, action_id
             action["style"] = element["style"]
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": {"id": user_id, "username": name, "name": name, "team_id": state.team.id},
+            "user": {"id": user_id, "username": name, "name": name, "team_id": home_team},
             "api_app_id": state.bot.app_id,
             "token": state.config.verification_token,
             "container": {

@@ -1,7 +1,9 @@
 """Workspace objects in the Web API's shapes (built to the Slack spec's schemas, which forbid extras).
 
 The team id of the story (T0ACME) is shorter than the spec's workspace-id pattern (T + 8 or more), so
-the optional ``team`` / ``team_id`` fields typed that way are left out of messages and users.
+the optional ``team`` / ``team_id`` fields typed that way are left out of messages and of the workspace's own
+users; a user of another organisation (Slack Connect) carries their home ``team_id`` (a long one), and a
+stranger's profile shows no e-mail address.
 """
 
 from __future__ import annotations
@@ -44,13 +46,17 @@ def user_object(user: UserSpec) -> dict[str, Any]:
         "status_emoji": "",
         "status_expiration": 0,
         "avatar_hash": digest[:12],
-        "email": user.email,
+        **({} if user.is_stranger else {"email": user.email}),
         "first_name": first,
         "last_name": last,
         **{f"image_{s}": AVATAR.format(h=digest, s=s) for s in (24, 32, 48, 72, 192, 512)},
     }
+    extra: dict[str, Any] = {"team_id": user.team_id} if user.team_id else {}
+    if user.is_stranger:
+        extra["is_stranger"] = True
     return {
         "id": user.id,
+        **extra,
         "name": user.name,
         "deleted": user.deleted,
         "color": "9f69e7",
@@ -62,8 +68,8 @@ def user_object(user: UserSpec) -> dict[str, Any]:
         "is_admin": user.is_admin,
         "is_owner": False,
         "is_primary_owner": False,
-        "is_restricted": False,
-        "is_ultra_restricted": False,
+        "is_restricted": user.is_restricted or user.is_ultra_restricted,
+        "is_ultra_restricted": user.is_ultra_restricted,
         "is_bot": False,
         "is_app_user": False,
         "updated": UPDATED,

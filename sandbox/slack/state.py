@@ -126,6 +126,17 @@ class SlackState:
             return user_id in (self.dms[channel][0], self.bot.user_id)
         return user_id in self.members.get(channel, set())
 
+    def add_user(self, user: UserSpec, *, channels: tuple[str, ...] = ()) -> None:
+        """A person joins (tests: a guest, a deactivated account, a Slack Connect user from another organisation);
+        *channels* (ids or names) they are a member of."""
+        with self.world.lock:
+            if user.id in self.users or user.email in self.users_by_email:
+                raise ValueError(f"Slack user {user.id} / {user.email} exists already")
+            self.users[user.id] = user
+            self.users_by_email[user.email] = user
+            for channel in channels:
+                self.members[self.channel_id(channel)].add(user.id)
+
     # -- posting ----------------------------------------------------------------------------
     def post(
         self,

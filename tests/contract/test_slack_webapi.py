@@ -9,7 +9,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from sandbox.server import Sandbox
-from sandbox.slack import SlackState
+from sandbox.slack import SlackState, state_of
+from sandbox.slack.config import SlackScenarioError, UserSpec, parse_config
 from tests.contract.conftest import checked_client
 from tests.contract.slack_spec import CheckedWebClient, SlackSpec
 
@@ -288,3 +289,31 @@ def test_every_response_was_checked(slack: CheckedWebClient) -> None:
     slack.auth_test()
     error_of(lambda: slack.users_info(user="U0NOBODY01"))
     assert slack.checked == ["auth.test", "users.info"]
+
+
+def test_users_from_outside_the_workspace(fresh_sandbox: Sandbox, slack_spec: SlackSpec) -> None:
+    """Guests, deactivated accounts and Slack Connect users of another organisation, in the spec's shapes."""
+    state = state_of(fresh_sandbox.world)
+    state.add_user(UserSpec("U0GONE0001", "gone@acme.example", "gone", "Gone Person", deleted=True))
+    state.add_user(UserSpec("U0GUEST001", "guest@x.example", "guest", "A Guest", is_ultra_restricted=True))
+    state.add_user(
+        UserSpec("W0PARTNER1", "pat@partner.example", "pat", "Pat Partner", team_id="T0PARTNER01", is_stranger=True),
+        channels=("it-handover",),
+    )
+    slack = checked_client(fresh_sandbox, slack_spec)
+    gone = slack.users_info(user="U0GONE0001")["user"]
+    assert gone["deleted"] is True and "team_id" not in gone
+    guest = slack.users_info(user="U0GUEST001")["user"]
+    assert guest["is_restricted"] is True and guest["is_ultra_restricted"] is True
+    pat = slack.users_info(user="W0PARTNER1")["user"]
+    assert (pat["team_id"], pat["is_stranger"]) == ("T0PARTNER01", True) and "email" not in pat["profile"]
+    assert error_of(lambda: slack.users_lookupByEmail(email="gone@acme.example")).response["error"] == "users_not_found"
+    assert state.is_member("C0HANDOVER", "W0PARTNER1")
+    with pytest.raises(ValueError, match="exists already"):
+        state.add_user(UserSpec("U0GONE0001", "other@acme.example", "x", "X"))
+
+
+def test_a_bad_home_team_in_the_scenario_names_the_key() -> None:
+    user = {"id": "U0OTHER001", "email": "o@other.example", "real_name": "O", "team_id": "T0SHORT"}
+    with pytest.raises(SlackScenarioError, match=r"slack\.users\[0\]\.team_id"):
+        parse_config({"users": [user]})

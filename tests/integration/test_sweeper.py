@@ -67,6 +67,8 @@ def test_sweeper_reminds_escalates_then_fails_a_suspended_run_safely(
         _until(posted, 9.5)
         second = remind_waiting_steps()
         assert sweep_served.state(run_id)["type"] == "PAUSED"
+        escalated = sweep_served.http.get(f"flow_runs/{run_id}/input/baton-escalated-sweep")
+        assert escalated.status_code == 200 and escalated.json()["group"] == "it-escalation", escalated.text
         _until(posted, 14.5)
         third = remind_waiting_steps()
         final = sweep_served.state(run_id)

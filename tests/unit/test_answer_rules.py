@@ -117,3 +117,49 @@ def test_keys_are_spelled_once_and_round_trip() -> None:
     assert sweep_action("t", sweep_key("s", "remind", 3)) == ""
     with pytest.raises(ValueError):
         wait_key("s", -1)
+
+
+ASSIGNEE, LEAVER, ONCALL = "U0ASSIGNEE", "U0LEAVER", "U0ONCALL"
+
+
+def _clicked(kind: str, outcome: str, responder: str, *, escalated: bool = False, via: str = "slack") -> Answer:
+    return Answer(
+        kind=kind, outcome=outcome, via=via, verified=via in VERIFIED_PATHS, responder=responder,
+        approvers=frozenset({APPROVER}) if via in VERIFIED_PATHS else None, assignee=ASSIGNEE,
+        escalation_group="it-escalation" if escalated else "",
+        escalated_to=frozenset({ONCALL}) if escalated else frozenset(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["task", "secret"])
+@pytest.mark.parametrize(
+    ("responder", "escalated", "allowed"),
+    [
+        (ASSIGNEE, False, True),
+        (APPROVER, False, True),
+        (ONCALL, False, False),
+        (ONCALL, True, True),
+        (LEAVER, False, False),
+        (LEAVER, True, False),
+    ],
+)
+def test_who_may_answer_a_task_or_secret_step(kind: str, responder: str, escalated: bool, allowed: bool) -> None:
+    refused = refusal(_clicked(kind, "problem", responder, escalated=escalated))
+    assert (refused is None) is allowed, refused
+    if refused is not None:
+        said = refused.message()
+        assert refused.rule == "who-may-answer" and f"<@{ASSIGNEE}> (the assignee)" in said
+        assert "@baton-approvers" in said and f"<@{responder}> is not one of them" in said
+        assert ("@it-escalation (the step was escalated to it)" in said) is escalated
+
+
+@pytest.mark.parametrize("via", ["prefect-ui", "cli"])
+def test_who_may_answer_is_not_judged_where_nobody_vouches_for_the_person(via: str) -> None:
+    """A self-declared answer names whoever it likes; the rule needs Slack's word (and Prefect's own auth guards the
+    UI and the CLI)."""
+    assert refusal(_clicked("task", "done", LEAVER, via=via)) is None
+
+
+def test_an_approval_is_not_judged_by_the_assignee_rule() -> None:
+    answer = _clicked("approval", "reject", LEAVER)
+    assert refusal(answer) is None  # a rejection may come from anyone in the workspace
