@@ -50,11 +50,13 @@ def pick_port(wanted: int, what: str, say: Callable[[str], None]) -> int:
 
 
 def _replaced(value: str, replace: dict[str, str]) -> str:
-    """*value* with every key of *replace* swapped for its value, in one pass (longest first)."""
+    """*value* with every key of *replace* swapped for its value, in one pass (longest first); a value already
+    swapped (the sandbox's own, read from the new scenario) stays as it is."""
     if not replace:
         return value
-    pattern = "|".join(re.escape(old) for old in sorted(replace, key=len, reverse=True))
-    return re.sub(pattern, lambda m: replace[m.group(0)], value)
+    swaps = {new: new for new in replace.values()} | replace
+    pattern = "|".join(re.escape(old) for old in sorted(swaps, key=len, reverse=True))
+    return re.sub(pattern, lambda m: swaps[m.group(0)], value)
 
 
 class _Gateway:

@@ -5,8 +5,8 @@ unique and recognisable, and the secrets the stack minted during a run, gathered
   PAT, API key and Slack secret suffixed with ``CNRY<hex>`` (the prefix the stand-ins and Baton may check is
   kept), plus the same swap for Baton's settings (``stack_env`` repeats a few of them; the hook secrets too).
   People's login passwords stay as they are: the autopilot types them, Baton never handles them.
-- ``world_secrets``: what the stand-ins minted and hold (OAuth access and refresh tokens, session ids, API
-  access tokens, security tokens, generated passwords), found by field name anywhere in the sandbox's state.
+- ``world_secrets``: what the stand-ins minted and hold (OAuth access and refresh tokens and codes, session ids,
+  API access tokens, security tokens, generated passwords), by field name anywhere in the sandbox's state.
 - ``vault_secrets``: every version of every secret under Baton's prefix (deposited tokens, generated passwords,
   the JWT private key, the attestation key), by key name; a PEM's base64 lines count as values of their own.
 """
@@ -28,6 +28,8 @@ SCENARIO_KEYS = {"security_token", "client_secret", "token", "signing_secret", "
 SETTINGS_SECRETS = {"hook-secret-for-tests-0001": "gateway hook secret", "okta-hook-secret-for-tests-0001":
                     "okta hook secret"}  # fmt: skip
 SECRET_NAME = re.compile(r"token|secret|password|private|api_?key|^key$|^sid$", re.IGNORECASE)
+KEYED = re.compile(r"(tokens|codes|sessions)$")  # maps keyed by the secret itself
+WORLD_NAME = re.compile(r"token|secret|password|api_?key|^sid$|^codes?$", re.IGNORECASE)  # a "key" there is public
 NOT_SECRET = re.compile(r"token_type|_id$|_url$|expires|^tokens?_endpoint", re.IGNORECASE)
 PEM_LINE = re.compile(r"^[A-Za-z0-9+/=]{40,}$")
 MIN_LEN = 8
@@ -86,18 +88,17 @@ def world_secrets(world: Any) -> dict[str, str]:
     seen: set[int] = set()
 
     def walk(node: Any, vendor: str, name: str, depth: int) -> None:
-        if id(node) in seen or depth > 12:
+        if id(node) in seen or depth > 12 or type(node).__name__ == "World":
             return
         seen.add(id(node))
-        secret_name = bool(SECRET_NAME.search(name)) and not NOT_SECRET.search(name)
-        if isinstance(node, dict) and secret_name:  # e.g. access_tokens: {token: Token}
+        if isinstance(node, dict) and KEYED.search(name):  # e.g. access_tokens: {token: Token}
             for key in node:
                 if isinstance(key, str) and len(key) >= MIN_LEN:
                     found.setdefault(key, f"{vendor} {name}")
         for child_name, child in _children(node):
             if isinstance(child, str):
                 named = child_name or name
-                if SECRET_NAME.search(named) and not NOT_SECRET.search(named) and len(child) >= MIN_LEN:
+                if WORLD_NAME.search(named) and not NOT_SECRET.search(named) and len(child) >= MIN_LEN:
                     if not child.startswith(("http://", "https://")):
                         found.setdefault(child, f"{vendor} {named}")
             else:
@@ -138,3 +139,29 @@ def vault_secrets(client: hvac.Client, prefix: str = "baton", mount: str = "secr
                         if PEM_LINE.match(line.strip()):
                             found.setdefault(line.strip(), f"vault {leaf}/{key} (PEM line)")
     return found
+
+
+def audit_catalog(where: Path, custody: Any, replace: dict[str, str]) -> Path:
+    """The demo's catalog with stored credentials for the audit to test (each a canary, valid in the canary
+    world; alice's Salesforce login fails once she is frozen, so one test read takes the failure path)."""
+    from tests.audit_world import _store
+
+    catalog = yaml.safe_load((Path(__file__).parents[1] / "deployments" / "catalog" / "alice-leaving.yaml").read_text())
+    base = f"baton/integrations/canary-audit-{secrets.token_hex(4)}"
+    creds = {
+        "salesforce-jira-cloud": [("jira", {"api_token": replace["ATATT-bob-token-0001"], "email": "bob@acme.example"}),
+                                  ("salesforce", {"password": "alice-sf-Passw0rd", "username": "alice@acme.example",
+                                                  "security_token": replace["ALICETOKEN00000000000001"]})],
+        "salesforce-jira-server": [("jira_server", {"token": replace["NjEbobPAT0001"]})],
+        "intercom-jira-app": [("intercom", {"access_token": replace["dG9rOmJvYi1iYXRvbi10b2tlbi0wMDAx"]})],
+        "jotform-contact-sales": [("jotform", {"api_key": replace["jf-apikey-acme-0001"]})],
+    }  # fmt: skip
+    for entry in catalog["integrations"]:
+        entry["credentials"] = []
+        for test, values in creds[entry["id"]]:
+            path = f"{base}/{entry['id']}-{test}"
+            _store(custody, path, values)
+            entry["credentials"].append({"path": path, "test": test})
+    path = where / "audit-catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    return path

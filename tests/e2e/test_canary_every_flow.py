@@ -4,7 +4,7 @@ made a unique canary (tests/canary_world.py), Baton logging in to Vault by AppRo
 1. offboard-person for alice@, played by the demo's autopilot in Debian chromium: its four handovers run
    rotate-salesforce-jira-connector (cloud and server), change-intercom-app-user and create-jotform-api-only-user;
 2. create-salesforce-integration-user (JWT: a generated password and Baton's private key, no person);
-3. audit-integrations (reads every credential in the catalog and tests it).
+3. audit-integrations, with five canary credentials stored for it to test (one fails: alice is frozen).
 
 Then every secret is gathered (the canaries, what the stand-ins minted, every version in Vault, Baton's own
 settings) and grepped for, in plain, JSON-escaped, URL-encoded and base64 forms (tests/leakscan.py), in:
@@ -26,13 +26,15 @@ from pathlib import Path
 
 import hvac
 import pytest
+from pydantic import SecretStr
 
 from baton import autopilot_pages as pages
 from baton.autopilot import Autopilot
 from baton.demo import send_offboarding_event
 from baton.demo_stack import Running, Stack
+from clients.vault import Custody, VaultAuth, connect
 from sandbox.slack import state_of
-from tests.canary_world import canary_scenario, vault_secrets, world_secrets
+from tests.canary_world import audit_catalog, canary_scenario, vault_secrets, world_secrets
 from tests.e2e.browser import needs_chromium
 from tests.harness import ROOT, FlowProcess
 from tests.leakscan import FORMS, Scan, add_prefect_api, planted
@@ -62,11 +64,11 @@ class _Lines(logging.Handler):
 
 @pytest.fixture
 def process_logs() -> Iterator[_Lines]:
-    """Every log record of this process (the gateway, the sandbox, the autopilot), at DEBUG."""
+    """Every log record of this process (the gateway, the sandbox, the autopilot), at INFO."""
     handler, root = _Lines(), logging.getLogger()
     saved = root.level
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    root.setLevel(logging.INFO)
     try:
         yield handler
     finally:
@@ -146,9 +148,13 @@ def test_no_canary_secret_anywhere_after_every_flow(tmp_path: Path, process_logs
             "role_name": "Integrations", "licence": "Salesforce Platform", "credential_mode": "jwt",
             "login_ip_ranges": ["127.0.0.1-127.0.0.1"], "requested_by": "bob@acme.example",
         }, flow_logs, timeout=300)  # fmt: skip
-        audited = _run_flow(running, "flows.audit:audit_integrations", {"requested_by": "carol@acme.example"},
-                            flow_logs, timeout=300)  # fmt: skip
-        assert audited["entries"] == 4 and audited["credentials"] >= 1, audited
+        custody = Custody(connect(VaultAuth(addr=running.bao.addr, token=SecretStr(running.bao.root_token))))
+        catalog = audit_catalog(tmp_path, custody, replace)
+        audited = _run_flow(running, "flows.audit:audit_integrations", {"requested_by": "carol@acme.example",
+                            "catalog_path": str(catalog)}, flow_logs, timeout=300)  # fmt: skip
+        assert audited["entries"] == 4 and audited["credentials"] == 5, audited
+        broken = [f for f in audited["findings"] if f["kind"] == "credential-broken"]
+        assert [f["integration_id"] for f in broken] == ["salesforce-jira-cloud"], audited["findings"]
         secrets = _secrets(running, planted_kinds)
         scan = Scan()
         scan.add_path(running.prefect.home)  # prefect.db, -wal, -shm, server.log, storage/ (result storage)
