@@ -156,6 +156,7 @@ def test_no_canary_secret_anywhere_after_every_flow(tmp_path: Path, process_logs
         broken = [f for f in audited["findings"] if f["kind"] == "credential-broken"]
         assert [f["integration_id"] for f in broken] == ["salesforce-jira-cloud"], audited["findings"]
         secrets = _secrets(running, planted_kinds)
+        path_of_key = "baton/salesforce/jwt/"  # where the JWT private key lives, named in the flow's report
         scan = Scan()
         scan.add_path(running.prefect.home)  # prefect.db, -wal, -shm, server.log, storage/ (result storage)
         for log in [state / "serve.log", *flow_logs]:
@@ -165,9 +166,11 @@ def test_no_canary_secret_anywhere_after_every_flow(tmp_path: Path, process_logs
         api = add_prefect_api(scan, running.prefect.api_url)
         slack = state_of(running.sandbox.world)
         with running.sandbox.world.lock:
-            channels = {c: slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")}
+            channels = {c: slack.messages(c, include_replies=True) for c in slack.channels}
         scan.add_json("Slack stand-in messages", channels)
         hits = scan.hits(secrets)
+        # a positive control: what the flows handled that is not secret is there, where the scan looked
+        seen = {h.where for h in scan.hits({username: "the JWT user's username", path_of_key: "a Vault path"})}
     finally:
         stack.stop(say.append)
     kinds = Counter(secrets.values())
@@ -187,3 +190,6 @@ def test_no_canary_secret_anywhere_after_every_flow(tmp_path: Path, process_logs
     assert api["flow runs"] >= 7 and api["artifacts"] >= 5 and api["events"] > 0 and api["flow-run inputs"] > 0, api
     assert Path(f"{running.prefect.home / 'prefect.db'}-wal").as_posix() in files
     assert created["status"] == "done" and audited["status"] == "done"
+    assert {"Prefect API: flow runs", "Prefect API: artifacts"} <= seen and any(
+        w.endswith((".db", ".db-wal")) for w in seen
+    ), seen
