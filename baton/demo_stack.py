@@ -5,6 +5,7 @@ Every part is stopped, in reverse order, by ``Stack.stop()``."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from baton.autopilot import wait_for
 from baton.devstack import OpenBaoDevServer, PrefectServer, free_port
 from baton.stackenv import settings_from, stack_env
 from clients.factory import custody_from, slack_from
-from deployments.vault.setup import setup_vault
+from deployments.vault.setup import new_secret_id, setup_vault
 from gateway.app import build, create_app
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
@@ -45,6 +46,16 @@ def pick_port(wanted: int, what: str, say: Callable[[str], None]) -> int:
         except OSError:
             say(f"  port {wanted} is taken; {what} takes a free port instead")
     return free_port()
+
+
+def _replaced(value: str, replace: dict[str, str]) -> str:
+    """*value* with every key of *replace* swapped for its value, in one pass (longest first); a value already
+    swapped (the sandbox's own, read from the new scenario) stays as it is."""
+    if not replace:
+        return value
+    swaps = {new: new for new in replace.values()} | replace
+    pattern = "|".join(re.escape(old) for old in sorted(swaps, key=len, reverse=True))
+    return re.sub(pattern, lambda m: swaps[m.group(0)], value)
 
 
 class _Gateway:
@@ -112,7 +123,12 @@ class Stack:
                 say(f"  (stopping {type(part).__name__}: {exc})")
         self.parts.clear()
 
-    def start(self, state_dir: Path, prefect_port: int, gateway_port: int, say: Callable[[str], None]) -> Running:
+    def start(
+        self, state_dir: Path, prefect_port: int, gateway_port: int, say: Callable[[str], None], *,
+        scenario: Path = SCENARIO, replace: dict[str, str] | None = None, approle: bool = False,
+    ) -> Running:  # fmt: skip
+        """Start every part. *scenario* is the sandbox's world; *replace* swaps secret values in the settings (a
+        scenario with other secrets, e.g. the canary test's); *approle*: Baton logs in to Vault by AppRole."""
         began = time.monotonic()
 
         def step(text: str) -> None:
@@ -120,9 +136,9 @@ class Stack:
 
         step("1/5 OpenBao dev server, set up for Baton (KV v2, policy, AppRole) ...")
         bao = self.add(OpenBaoDevServer(state_dir / "openbao").start())
-        setup_vault(hvac.Client(url=bao.addr, token=bao.root_token))
-        step(f"2/5 the sandbox (Salesforce, Jira, Intercom, Jotform, Slack) with {SCENARIO.relative_to(ROOT)} ...")
-        sandbox = self.add(Sandbox(SCENARIO).start())
+        vault = setup_vault(hvac.Client(url=bao.addr, token=bao.root_token))
+        step(f"2/5 the sandbox (Salesforce, Jira, Intercom, Jotform, Slack) with {scenario.name} ...")
+        sandbox = self.add(Sandbox(scenario).start())
         step("3/5 Prefect server (SQLite; about 20 s on a fresh database) ...")
         prefect = self.add(PrefectServer(state_dir / "prefect", port=pick_port(prefect_port, "Prefect", say)).start())
         slack = state_of(sandbox.world)
@@ -132,7 +148,11 @@ class Stack:
             ca_file=sandbox.ca_file, slack_bot_token=slack.config.bot.token,
             slack_signing_secret=slack.config.signing_secret, gateway_url=gateway_url,
         )  # fmt: skip
-        env["BATON_CATALOG_PATH"] = str(CATALOG)
+        env = {k: _replaced(v, replace or {}) for k, v in env.items()} | {"BATON_CATALOG_PATH": str(CATALOG)}
+        if approle:
+            del env["BATON_VAULT_TOKEN"]
+            secret_id = new_secret_id(hvac.Client(url=bao.addr, token=bao.root_token))
+            env |= {"BATON_VAULT_ROLE_ID": vault.role_id, "BATON_VAULT_SECRET_ID": secret_id}
         step("4/5 Baton's gateway (Slack interactivity, deposit pages, OAuth, the offboarding hook) ...")
         self.add(_Gateway(env, int(gateway_url.rsplit(":", 1)[1])))
         slack.set_request_url(gateway_url + "/slack/actions")

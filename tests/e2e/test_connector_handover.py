@@ -4,8 +4,6 @@ chromium on the sandbox's Salesforce and Jira pages, answered by Slack clicks th
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from baton.devstack import OpenBaoDevServer, PrefectServer
@@ -17,6 +15,7 @@ from tests.e2e.handover_case import Case, Person, custody, new_case, thread_text
 from tests.handover_serving import Handovers, served_handovers
 from tests.harness import RunningGateway
 from tests.integration.test_suspend import cmdline, descendants, wait_for
+from tests.leakscan import Scan, add_prefect_api
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 __all__ = ["served_handovers"]
@@ -161,26 +160,19 @@ def test_deposited_tokens_are_in_vault_and_nowhere_in_prefect_logs_or_slack(
     openbao: OpenBaoDevServer,
 ) -> None:  # fmt: skip
     assert len(CANARIES) == 6, "run the end-to-end tests of this module first"
-    home = prefect_server.home
-    files = [home / "prefect.db", home / "prefect.db-wal", home / "server.log", served.server.log]
-    if (home / "storage").exists():
-        files += [p for p in (home / "storage").rglob("*") if p.is_file()]
-    haystacks = {str(f): f.read_bytes() for f in files if f.exists()}
-    haystacks["gateway log"] = "\n".join(gateway.log_lines).encode()
+    scan = Scan()
+    for place in (prefect_server.home, served.server.log):  # prefect.db with -wal and -shm, server.log, storage/
+        scan.add_path(place)
+    scan.add_text("gateway log", "\n".join(gateway.log_lines))
     slack = state_of(sandbox.world)
-    haystacks["slack"] = json.dumps([slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")],
-                                    default=str).encode()  # fmt: skip
+    scan.add_json("slack", [slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")])
     with prefect_http(prefect_server.api_url) as http:
-        artifacts = http.post("artifacts/filter", json={"limit": 200, "sort": "CREATED_DESC"}).json()
         reports = http.post("artifacts/filter", json={"artifacts": {"key": {"any_": [
             "salesforce-jira-connector-report"]}}, "limit": 50}).json()  # fmt: skip
-        logs = http.post("logs/filter", json={"limit": 200, "sort": "TIMESTAMP_DESC"}).json()
-    haystacks["artifacts"] = json.dumps([*artifacts, *reports]).encode()
-    haystacks["logs"] = json.dumps(logs).encode()
-    assert haystacks[str(home / "prefect.db")] and b"salesforce-jira-connector-report" in haystacks["artifacts"]
-    for canary in CANARIES:
-        leaks = [name for name, data in haystacks.items() if canary.encode() in data]
-        assert not leaks, f"a canary leaked into {leaks}"
+    api = add_prefect_api(scan, prefect_server.api_url)  # artifacts, logs, run inputs, events...
+    assert scan.haystacks[str(prefect_server.home / "prefect.db")] and reports and api["artifacts"] >= len(reports)
+    hits = scan.hits({canary: "deposited token or revealed password" for canary in CANARIES})
+    assert not hits, "a canary leaked:\n" + "\n".join(map(str, hits))
     vault = custody(openbao)
     tokens = CANARIES[0::2]
     stored = []

@@ -3,7 +3,6 @@ consent. The run resumes with a Vault reference; the canaries appear nowhere in 
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from pathlib import Path
@@ -19,6 +18,7 @@ from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.e2e.browser import browser_page, needs_chromium
 from tests.harness import FlowProcess, RunningGateway, step_message, wait_paused
+from tests.leakscan import Scan
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 CANARIES: list[str] = []
@@ -100,20 +100,13 @@ def test_canaries_appear_nowhere_in_prefect_logs_or_slack(
     prefect_server: PrefectServer, gateway: RunningGateway, sandbox: Sandbox
 ) -> None:
     assert len(CANARIES) == 3, "run the deposit and OAuth tests first (same module)"
-    haystacks: dict[str, bytes] = {}
-    home = prefect_server.home
-    for file in [home / "prefect.db", home / "prefect.db-wal", home / "server.log", *FLOW_LOGS]:
-        if file.exists():
-            haystacks[str(file)] = file.read_bytes()
-    storage = [p for p in (home / "storage").rglob("*") if p.is_file()] if (home / "storage").exists() else []
-    for file in storage:
-        haystacks[str(file)] = file.read_bytes()
-    haystacks["gateway log"] = "\n".join(gateway.log_lines).encode()
+    scan = Scan()
+    for place in [prefect_server.home, *FLOW_LOGS]:  # prefect.db with -wal and -shm, server.log, storage/
+        scan.add_path(place)
+    scan.add_text("gateway log", "\n".join(gateway.log_lines))
     slack = state_of(sandbox.world)
-    haystacks["slack"] = json.dumps([slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")],
-                                    default=str).encode()  # fmt: skip
-    assert haystacks[str(home / "prefect.db")] and haystacks["gateway log"]
-    assert any(b"/deposit/***" in haystacks["gateway log"] for _ in [0]), "the access log should mask tickets"
-    for canary in CANARIES:
-        leaks = [name for name, data in haystacks.items() if canary.encode() in data]
-        assert not leaks, f"a canary leaked into {leaks}"
+    scan.add_json("slack", [slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")])
+    assert scan.haystacks[str(prefect_server.home / "prefect.db")] and scan.haystacks["gateway log"]
+    assert b"/deposit/***" in scan.haystacks["gateway log"], "the access log should mask tickets"
+    hits = scan.hits({canary: "canary" for canary in CANARIES})
+    assert not hits, "a canary leaked:\n" + "\n".join(map(str, hits))

@@ -23,6 +23,7 @@ from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.harness import ROOT, FlowProcess, step_message, wait_paused
+from tests.leakscan import Scan
 
 FLOW = "flows.salesforce_integration_user:create_salesforce_integration_user"
 SCRIPT = ROOT / "tests" / "flows" / "run_flow.py"
@@ -72,18 +73,15 @@ def _enabled(org: Any, profile: dict[str, Any]) -> set[str]:
     return {name for name, on in permissions_of(profile).items() if on}
 
 
-def _haystacks(prefect_server: PrefectServer, sandbox: Sandbox, flows: list[FlowProcess]) -> dict[str, bytes]:
-    """Prefect's database (and WAL), its server log, result storage, the flows' logs and Slack."""
-    home = prefect_server.home
-    stacks = {str(f): f.read_bytes() for f in (home / "prefect.db", home / "prefect.db-wal", home / "server.log")
-              if f.exists()}  # fmt: skip
-    if (home / "storage").exists():
-        stacks |= {str(p): p.read_bytes() for p in (home / "storage").rglob("*") if p.is_file()}
-    stacks |= {f"flow log {i}": flow.output().encode() for i, flow in enumerate(flows)}
+def _scan(prefect_server: PrefectServer, sandbox: Sandbox, flows: list[FlowProcess]) -> Scan:
+    """Prefect's home (the database with its -wal and -shm, server log, result storage), the flows' logs, Slack."""
+    scan = Scan()
+    scan.add_path(prefect_server.home)
+    for flow in flows:
+        scan.add_path(flow.log)
     slack = state_of(sandbox.world)
-    stacks["slack"] = json.dumps([slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")],
-                                 default=str).encode()  # fmt: skip
-    return stacks
+    scan.add_json("slack", [slack.messages(c, include_replies=True) for c in ("C0HANDOVER", "C0ITAUDIT")])
+    return scan
 
 
 @pytest.fixture
@@ -150,9 +148,9 @@ def test_jwt_end_to_end_with_no_person(
     assert "ip restricted" in str(outside.value)
     # the private key is nowhere in Prefect (DB, WAL, results, logs) or Slack
     body = "".join(line for line in private.splitlines() if not line.startswith("-----"))
-    for needle in (private, body[:64], body[-64:]):
-        leaks = [name for name, data in _haystacks(prefect_server, sandbox, [flow]).items() if needle.encode() in data]
-        assert not leaks, f"the private key leaked into {leaks}"
+    hits = _scan(prefect_server, sandbox, [flow]).hits([(private, "key"), (body[:64], "key start"),
+                                                         (body[-64:], "key end")])  # fmt: skip
+    assert not hits, "the private key leaked:\n" + "\n".join(map(str, hits))
 
 
 def test_crash_at_every_task_boundary_converges(

@@ -14,6 +14,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
 from baton.devstack import PrefectServer
+from tests.leakscan import Scan
 
 PROBE = Path(__file__).with_name("redaction_probe.py")
 
@@ -51,3 +52,8 @@ def test_console_api_logs_and_database_hold_no_registered_secret(prefect_server:
     with sqlite3.connect(prefect_server.database) as db:
         rows = db.execute("SELECT message FROM log").fetchall()
     assert rows and not any(canary in r[0] for r in rows)
+    scan = Scan()  # and nowhere in its files (the database with its -wal and -shm, server log, result storage)
+    scan.add_path(prefect_server.home)
+    scan.add_text("console", console)
+    hits = scan.hits({canary: "registered secret"})
+    assert not hits, "\n".join(map(str, hits))
