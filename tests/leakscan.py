@@ -124,14 +124,14 @@ def planted(value: str, form: str, offset: int = 0) -> bytes:
     raise ValueError(f"unknown form {form!r}; one of {FORMS}")
 
 
-def add_prefect_api(scan: Scan, api_url: str) -> dict[str, int]:
+def add_prefect_api(scan: Scan, api_url: str, auth_string: str | None = None) -> dict[str, int]:
     """What Prefect's API serves, as the UI would show it: flow runs (parameters, states), their RunInputs,
     task runs, logs, artifacts, events, deployments, work pools, variables and blocks (secrets included).
     Each kind is one haystack; the counts of records read, by kind."""
     from clients.prefect_api import prefect_http
 
     counts: dict[str, int] = {}
-    with prefect_http(api_url, timeout=60) as http:
+    with prefect_http(api_url, timeout=60, auth_string=auth_string) as http:
 
         def paged(path: str, body: dict[str, Any] | None = None, size: int = 200) -> list[Any]:
             rows: list[Any] = []

@@ -124,6 +124,9 @@ def _secrets(running: Running, planted_kinds: dict[str, str]) -> dict[str, str]:
     for key, kind in SETTINGS.items():
         found.setdefault(running.env[key], kind)
     found.setdefault(running.bao.root_token, "vault root token")
+    if running.prefect.auth_string:  # the Prefect server's HTTP Basic auth string, and its password alone
+        found.setdefault(running.prefect.auth_string, "prefect auth string")
+        found.setdefault(running.prefect.auth_string.split(":", 1)[1], "prefect auth password")
     found |= {v: k for v, k in vault_secrets(hvac.Client(url=running.bao.addr, token=running.bao.root_token)).items()
               if v not in found}  # fmt: skip
     with running.sandbox.world.lock:
@@ -163,7 +166,7 @@ def test_no_canary_secret_anywhere_after_every_flow(tmp_path: Path, process_logs
             scan.add_path(log)
         scan.add_text("gateway and sandbox log records (this process)", "\n".join(process_logs.lines))
         scan.add_text("the autopilot's output", "\n".join(say))
-        api = add_prefect_api(scan, running.prefect.api_url)
+        api = add_prefect_api(scan, running.prefect.api_url, running.prefect.auth_string)
         slack = state_of(running.sandbox.world)
         with running.sandbox.world.lock:
             channels = {c: slack.messages(c, include_replies=True) for c in slack.channels}
