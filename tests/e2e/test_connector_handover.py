@@ -169,7 +169,7 @@ def test_deposited_tokens_are_in_vault_and_nowhere_in_prefect_logs_or_slack(
     with prefect_http(prefect_server.api_url) as http:
         reports = http.post("artifacts/filter", json={"artifacts": {"key": {"any_": [
             "salesforce-jira-connector-report"]}}, "limit": 50}).json()  # fmt: skip
-    api = add_prefect_api(scan, prefect_server.api_url, prefect_server.auth_string)  # artifacts, logs, run inputs, events...
+    api = add_prefect_api(scan, prefect_server.api_url, prefect_server.auth_string)  # logs, inputs, events...
     assert scan.haystacks[str(prefect_server.home / "prefect.db")] and reports and api["artifacts"] >= len(reports)
     hits = scan.hits({canary: "deposited token or revealed password" for canary in CANARIES})
     assert not hits, "a canary leaked:\n" + "\n".join(map(str, hits))
