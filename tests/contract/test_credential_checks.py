@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from clients.credential_checks import check
 from core.settings import Settings
 from sandbox.server import Sandbox
+from tests.figures import record
 
 BOB = "bob@acme.example"
 
@@ -94,6 +95,7 @@ def test_a_storm_is_ridden_out_not_reported_as_a_broken_credential(
         )
     ok = check(_settings(fresh_sandbox), test, _values(**good), BOB)
     fired, early = fresh_sandbox.world.faults.fired_counts(), fresh_sandbox.world.faults.early
+    record("saas-fault-storms", storms=1, faults_injected=sum(fired.values()), early_calls=len(early))
     print(f"FIGURES credential check storm {host}: faults injected={fired}, early calls={early}")
     assert ok.ok, ok
     assert fired == {f"{host} {kind}": 1 for kind in STORM_KINDS}

@@ -36,6 +36,7 @@ from clients.vault import Custody, VaultAuth, connect
 from sandbox.slack import state_of
 from tests.canary_world import audit_catalog, canary_scenario, vault_secrets, world_secrets
 from tests.e2e.browser import needs_chromium
+from tests.figures import record
 from tests.harness import ROOT, FlowProcess
 from tests.leakscan import FORMS, Scan, add_prefect_api, planted
 
@@ -183,6 +184,15 @@ def test_no_canary_secret_anywhere_after_every_flow(tmp_path: Path, process_logs
         print(f"  {count:3d}  {kind}")
     print(f"scanned: {len(scan.haystacks)} places ({len(files)} files), {scan.bytes_scanned} bytes, forms {FORMS}")
     print(f"Prefect API records: {api}; Slack messages: {sum(len(m) for m in channels.values())}")
+    record(
+        "canary",
+        secrets=len(secrets),
+        kinds=len(kinds),
+        places=len(scan.haystacks),
+        bytes=scan.bytes_scanned,
+        forms=len(FORMS),
+        hits=len(hits),
+    )
     print(f"hits: {len(hits)}; offboarding {offboarded:.0f} s, total {time.monotonic() - began:.0f} s")
     assert not hits, "secrets found where they must never be:\n" + "\n".join(map(str, hits[:40]))
     # the run did handle the secrets it is meant to, so the zero above means something

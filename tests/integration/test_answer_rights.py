@@ -31,6 +31,7 @@ from sandbox.slack import state_of
 from sandbox.slack.config import UserSpec
 from sandbox.slack.interactivity import Click, ClickResult, prepare, send, signature
 from sandbox.slack.state import SlackState
+from tests.figures import record
 from tests.flows import probe_runs
 from tests.harness import FlowProcess, RunningGateway, settings_from, step_message
 
@@ -344,5 +345,6 @@ def test_once_escalated_the_escalation_group_may_answer(runs: Runs, slack: Slack
 
 def test_the_refusals_counted() -> None:
     """The figure for docs/SECURITY.md: every refusal above, each of which resumed nothing."""
+    record("answer-rights", refusals=len(REFUSALS))
     print(f"\nanswer-rights refusals: {len(REFUSALS)}")
     assert len(REFUSALS) == 21, REFUSALS

@@ -23,6 +23,7 @@ from baton.devstack import OpenBaoDevServer, PrefectServer
 from sandbox.faults import FaultRule
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
+from tests.figures import record
 from tests.harness import RunningGateway
 from tests.integration import test_jotform_flow as jotform
 from tests.integration.test_jotform_flow import Person, _assert_set_up, _new_form, _params, _result, _start
@@ -84,6 +85,7 @@ def test_the_jotform_flow_converges_under_a_fault_storm(
     fired = _delta(fired_before, faults.fired_counts())
     early = faults.early[early_before:]
     refused = slack.limiter.refused.get(channel, 0) - refused_before
+    record("saas-fault-storms", storms=1, faults_injected=sum(fired.values()), early_calls=len(early))
     print(
         f"FIGURES fault storm (jotform flow): faults injected={sum(fired.values())} {fired}; "
         f"early calls={len(early)}; Slack 429s from its own limit={refused}"
@@ -127,6 +129,7 @@ def test_the_jira_app_user_steps_converge_under_a_fault_storm(baton_env: dict[st
         faults.clear("jira")
     fired = _delta(fired_before, faults.fired_counts())
     early = faults.early[early_before:]
+    record("saas-fault-storms", storms=1, faults_injected=sum(fired.values()), early_calls=len(early))
     print(f"FIGURES fault storm (jira steps): faults injected={sum(fired.values())} {fired}; early calls={len(early)}")
     assert "error" not in result, (result, flow.output()[-3000:])
     state = sandbox.world.vendors[VENDOR_KEY]

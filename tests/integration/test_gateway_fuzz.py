@@ -30,6 +30,7 @@ from clients.vault.tickets import TicketStore
 from gateway.limits import MAX_BODY
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
+from tests.figures import record
 from tests.flows import probe_runs
 from tests.harness import FlowProcess, settings_from
 from tests.integration.gateway_kit import (
@@ -74,6 +75,7 @@ def world(baton_env: dict[str, str], prefect_server: PrefectServer, sandbox: San
         assert run.still_waiting(), "a fuzzed request resumed the run"
         started = _offboarding_runs(prefect_server.api_url)
         assert not started, f"a fuzzed hook started offboarding runs: {started}"
+    record("gateway-hypothesis", examples=sum(EXAMPLES.values()), server_errors=0, resumes=0)
     print(f"\nhypothesis examples: {dict(EXAMPLES)} total={sum(EXAMPLES.values())}")
 
 

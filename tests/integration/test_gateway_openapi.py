@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from gateway.app import OPENAPI
+from tests.figures import record
 from tests.integration.gateway_kit import gateway_client
 
 pytestmark = pytest.mark.slow
@@ -95,4 +96,5 @@ def test_every_operation_fuzzed_never_500_and_conforms(
         case.call_and_validate()
 
     fuzz()
+    record("gateway-schemathesis", runs=1, cases=CASES[label], server_errors=0)
     print(f"schemathesis: {label}: {CASES[label]} cases")

@@ -22,6 +22,7 @@ import pytest
 from baton.devstack import PrefectServer
 from clients.prefect_api import PrefectAPI, PrefectUnauthorized
 from sandbox.server import Sandbox
+from tests.figures import record
 from tests.flows import probe_runs
 from tests.harness import ROOT, FlowProcess
 
@@ -128,6 +129,7 @@ def test_an_unauthenticated_resume_is_refused_and_the_run_stays_paused(
         flow.kill()
         if run_id:
             probe_runs.cancel_if_open(api, run_id)
+    record("prefect-auth", unauthenticated_refused=len(refused), resumed_unauthenticated=0)
     print(f"\nPrefect auth: {len(refused)} unauthenticated attempts refused (401), run stayed paused; then resumed")
     assert len(refused) == 9 * 6 + 2
     assert (result["outcome"], result["responder"], result["via"]) == ("done", "alice", "cli")

@@ -21,6 +21,7 @@ import pytest
 from baton.devstack import PrefectServer
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
+from tests.figures import record
 from tests.harness import RunningGateway, step_message
 from tests.integration.test_suspend import Served, served
 
@@ -87,6 +88,7 @@ def test_suspended_runs_survive_a_prefect_restart_and_a_click_during_it_is_asked
         text = served.logs(run_id, until="answered 'done' by U0BOB0001 via slack (verified")
         assert text.count("human step logout answered") == 1
         assert len((tmp_path / tag).read_text().split()) == 2  # suspended once, resumed once: two processes
+    record("prefect-restart", outages=1, suspended_runs_survived=len(runs), clicks_told_try_again=1)
     print(f"\nPREFECT-RESTART: 1 outage ({outage:.1f} s, server stopped and started on port {port}, same database); "
           f"{len(runs)} suspended runs survived and completed; 1 click during the outage answered "
           f"'try again' (not marked answered), repeated after: resumed")  # fmt: skip

@@ -17,6 +17,7 @@ from baton.devstack import PrefectServer
 from sandbox.faults import FaultRule
 from sandbox.salesforce import org_of
 from sandbox.server import Sandbox
+from tests.figures import record
 from tests.harness import RunningGateway, wait_paused
 from tests.integration.test_integration_user_crashes import _params, _run, _users, answer_security_token_step
 
@@ -59,6 +60,7 @@ def test_a_run_logs_in_again_each_time_its_session_ends(
     fired = sandbox.world.faults.fired_counts().get("salesforce expire_sessions", 0) - fired_before
     grants = sandbox.world.calls.get(TOKEN_CALL, 0) - grants_before
     ended = org.sessions_expired - expired_before
+    record("salesforce-reauth", session_expiries=fired, reauths=grants - 1)
     print(
         f"FIGURES salesforce re-auth: session expiries mid-run={fired}, sessions ended={ended}, "
         f"token grants={grants} (1 first login + {grants - 1} re-auths), run status={result.get('status')}"

@@ -18,6 +18,7 @@ import pytest
 from baton.devstack import PrefectServer
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
+from tests.figures import record
 from tests.flows import probe_runs
 from tests.harness import FlowProcess, RunningGateway
 
@@ -64,6 +65,7 @@ def test_six_runs_starting_together_all_post_their_first_step(
     refused = slack.limiter.refused.get(channel, 0) - refused_before
     stamps = sorted(float(found[0]["ts"]) for found in posted.values())
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    record("slack-pacing", runs_started_together=RUNS, posts_accepted=accepted, refused_429=refused)
     print(
         f"FIGURES slack pacing: runs started together={RUNS}, first steps posted={len(posted)}, "
         f"posts accepted={accepted}, 429s answered={refused}, smallest gap={min(gaps):.2f}s, "

@@ -29,6 +29,7 @@ from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from tests.crash_matrix import ENDED, CrashMatrix, _result, _until, posts, register
 from tests.e2e.handover_case import Case, custody, new_case
+from tests.figures import record
 from tests.harness import FlowProcess, RunningGateway
 from tests.integration.test_crash_matrix import ConnectorPerson
 from tests.tcpproxy import TCPProxy
@@ -183,6 +184,7 @@ def test_vault_outages_mid_handover_fail_safe_and_the_retry_completes(
     assert case.connection().current_token().token == current  # type: ignore[union-attr]
     assert vault.read_version(case.token_path, 1).values["api_access_token"].get_secret_value() == "old-leaver-token"
     assert vault_proxy.cuts == 2 and gate.with_suffix(".reached").read_text().startswith("promote_api_token")
+    record("vault-outage", outages=vault_proxy.cuts, runs_completed=1)
     print(f"\nVAULT-OUTAGE: 2 outages in one run (as the last answer resumed it; as promote_api_token started); "
           f"failed safe after {failed_after[0]:.1f} s and {failed_after[1]:.1f} s (task retries 1+4+15 s), v1 "
           f"current and v2 pending each time; 2 retries after the restores; completed: v2 current, v1 previous; "
