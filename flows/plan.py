@@ -44,6 +44,9 @@ def _problem(model: type[BaseModel], error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if not loc:
         return message
+    if error["type"] == "extra_forbidden":
+        names = ", ".join(model.model_fields)
+        return f"{'.'.join(loc)}: not a parameter of this flow; remove it (the parameters: {names})"
     info = model.model_fields.get(loc[0])
     hint = f" (expected: {info.description})" if info is not None and info.description and len(loc) == 1 else ""
     return f"{'.'.join(loc)}: {message}{hint}"
