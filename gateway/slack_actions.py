@@ -158,7 +158,7 @@ class SlackActions:
             )
         )  # fmt: skip
         if refused is not None and refused.rule == "outcome-for-kind":
-            return Reply(400, {"error": "this button does not belong to that kind of step"})
+            return Reply(400, {"error": f"this button does not belong to that kind of step: {refused.message()}"})
         if refused is not None:
             return _ephemeral(f"{refused.message({'note': 'your note'})}.")
         try:
