@@ -77,7 +77,11 @@ def _scope(catalog: Catalog, only: list[str]) -> Catalog:
         return catalog
     unknown = [i for i in only if i not in {e.id for e in catalog.integrations}]
     if unknown:
-        raise InvalidRequest(f"nothing was changed; fix these parameters: only: no catalog entry {', '.join(unknown)}")
+        known = ", ".join(e.id for e in catalog.integrations)
+        raise InvalidRequest(
+            f"nothing was changed; fix these parameters: only: no catalog entry {', '.join(unknown)}; "
+            f"use ids from the catalog ({known})"
+        )
     return Catalog(organisation=catalog.organisation, integrations=[e for e in catalog.integrations if e.id in only])
 
 

@@ -182,6 +182,14 @@ def _where(raw: Any, loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "catalog"
 
 
+def _expected(loc: tuple[int | str, ...]) -> str:
+    """' (expected: <the field's description>)' for an entry's field that has one."""
+    if len(loc) != 3 or loc[0] != "integrations":
+        return ""
+    info = Integration.model_fields.get(str(loc[2]))
+    return f" (expected: {info.description})" if info is not None and info.description else ""
+
+
 def parse_catalog(raw: Any, source: str = "catalog") -> Catalog:
     """The catalog from parsed YAML, or CatalogError naming every entry and field that is wrong."""
     if not isinstance(raw, dict):
@@ -196,7 +204,7 @@ def parse_catalog(raw: Any, source: str = "catalog") -> Catalog:
             if message.split(":")[0] in Integration.model_fields and err["type"] == "value_error":
                 field, _, message = message.partition(": ")  # a cross-field check names its field first
                 loc = (*loc, field)
-            problems.append(message if not loc else f"{_where(raw, loc)}: {message}")
+            problems.append(message if not loc else f"{_where(raw, loc)}: {message}{_expected(loc)}")
         raise CatalogError(f"{source} is not usable (nothing was run); fix: " + "; ".join(problems)) from None
 
 
@@ -208,5 +216,5 @@ def load_catalog(path: str | Path) -> Catalog:
     except FileNotFoundError:
         raise CatalogError(f"no catalog at {file}: set BATON_CATALOG_PATH to the catalog's YAML file") from None
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{file} is not YAML: {exc}") from None
+        raise CatalogError(f"{file} is not YAML (nothing was run); fix the syntax where it says: {exc}") from None
     return parse_catalog(raw, str(file))

@@ -24,11 +24,32 @@ def validate(model: type[M], params: M | dict[str, Any]) -> M:
     ``validate_parameters=False`` on its decorator so that a bad request reaches this check (and its
     clear error) instead of Prefect's; *params* is then the dict a run was given, or the model itself.
     """
+    if isinstance(params, BaseModel):
+        params = params.model_dump()
+    if not isinstance(params, dict):
+        raise InvalidRequest(
+            f"nothing was changed; fix these parameters: request: is a {type(params).__name__}, not a mapping; "
+            f"give the request as an object of its fields ({', '.join(model.model_fields)})"
+        )
     try:
-        return model.model_validate(params if isinstance(params, dict) else params.model_dump())
+        return model.model_validate(params)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(model, e) for e in exc.errors())
         raise InvalidRequest(f"nothing was changed; fix these parameters: {problems}") from None
+
+
+def _problem(model: type[BaseModel], error: Any) -> str:
+    """'field: what is wrong (expected: the field's description)'; a check across fields names its fields."""
+    loc = [str(p) for p in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc:
+        return message
+    if error["type"] == "extra_forbidden":
+        names = ", ".join(model.model_fields)
+        return f"{'.'.join(loc)}: not a parameter of this flow; remove it (the parameters: {names})"
+    info = model.model_fields.get(loc[0])
+    hint = f" (expected: {info.description})" if info is not None and info.description and len(loc) == 1 else ""
+    return f"{'.'.join(loc)}: {message}{hint}"
 
 
 @dataclass(frozen=True)

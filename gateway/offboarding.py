@@ -47,6 +47,21 @@ class OffboardingEvent(BaseModel):
 
 
 UNREACHABLE = "Baton cannot reach Prefect right now; nothing was started; try again in a minute"
+
+
+def field_problems(exc: ValidationError) -> str:
+    """'user.email (value is not a valid email address: ...), type (...)': each bad field and what is wrong
+    (pydantic's messages say what is expected, never the value sent)."""
+    return ", ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'} ({str(e['msg']).removeprefix('Value error, ')})"
+        for e in exc.errors()
+    )
+
+
+UNAUTHENTICATED = (
+    "missing or wrong X-Baton-Signature / Authorization: send X-Baton-Signature: sha256=<HMAC-SHA256 of the body "
+    "with the hook's secret> or Authorization: Bearer <the hook's secret> (BATON_GATEWAY_HOOK_SECRET)"
+)
 EXAMPLE_EVENT = {"event_id": "evt_123", "type": "user.deactivated", "user": {"email": "alice@acme.example"}}
 
 
@@ -91,12 +106,11 @@ class OffboardingHook:
         if not self.secret:
             return HookReply(503, {"error": "the offboarding hook is off: set BATON_GATEWAY_HOOK_SECRET"})
         if not self.authenticated(body, headers):
-            return HookReply(401, {"error": "missing or wrong X-Baton-Signature / Authorization"})
+            return HookReply(401, {"error": UNAUTHENTICATED})
         try:
             event = OffboardingEvent.model_validate_json(body)
         except ValidationError as exc:
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
-            return HookReply(400, {"error": f"invalid event; check: {fields}", "example": EXAMPLE_EVENT})
+            return HookReply(400, {"error": f"invalid event; check: {field_problems(exc)}", "example": EXAMPLE_EVENT})
         try:
             deployment_id = self.prefect.deployment_id(self.deployment)
             params = offboarding_parameters(

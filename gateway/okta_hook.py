@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Val
 
 from clients.humanstep import has_template_markers
 from clients.prefect_api import PrefectAPI, PrefectAPIError, PrefectUnreachable
-from gateway.offboarding import UNREACHABLE, HookReply, no_template_markers, offboarding_parameters
+from gateway.offboarding import UNREACHABLE, HookReply, field_problems, no_template_markers, offboarding_parameters
 
 log = logging.getLogger("baton.gateway")
 OFFBOARDING_EVENTS = ("user.lifecycle.deactivate", "user.lifecycle.suspend")
@@ -82,7 +82,8 @@ class OktaHook:
         if not self.secret:
             return HookReply(503, {"error": "the Okta hook is off: set BATON_OKTA_HOOK_SECRET"})
         if not self.authenticated(headers):
-            return HookReply(401, {"error": f"missing or wrong {self.header} header (the hook's secret)"})
+            fix = "send the hook's secret (BATON_OKTA_HOOK_SECRET) in it"
+            return HookReply(401, {"error": f"missing or wrong {self.header} header: {fix}"})
         return None
 
     def verify(self, headers: dict[str, str]) -> HookReply:
@@ -103,8 +104,7 @@ class OktaHook:
         try:
             delivery = OktaDelivery.model_validate_json(body)
         except ValidationError as exc:
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
-            return HookReply(400, {"error": f"not an Okta event hook delivery; check: {fields}"})
+            return HookReply(400, {"error": f"not an Okta event hook delivery; check: {field_problems(exc)}"})
         started, held, ignored = [], [], 0
         for event in delivery.data.events:
             if event.eventType not in OFFBOARDING_EVENTS:

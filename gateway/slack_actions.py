@@ -196,7 +196,7 @@ class SlackActions:
             if refused is None:
                 return record
         if refused.rule == "outcome-for-kind":
-            return Reply(400, {"error": "this button does not belong to that kind of step"})
+            return Reply(400, {"error": f"this button does not belong to that kind of step: {refused.message()}"})
         log.info("run %s step %s: %s by %s refused (%s)", value.run, value.key, outcome, clicker, refused.rule)
         return _ephemeral(f"{refused.message({'note': 'your note'})}.")
 
