@@ -37,6 +37,7 @@ from sandbox.calllog import writes
 from sandbox.server import Sandbox
 from sandbox.slack import state_of
 from sandbox.slack.interactivity import prepare
+from tests.figures import record
 from tests.harness import ROOT, RunningGateway, step_message
 from tests.integration.test_cli import Waiting, cli, finish, no_answer_stored, start_paused, state_of_run
 from tests.integration.test_gateway_refusals import signed
@@ -493,4 +494,5 @@ def test_a_bad_input_is_refused_clearly_and_changes_nothing(stack: Stack, case: 
     assert after.writes == before.writes, f"a bad input wrote to a vendor: {after.writes}"  # no vendor write
     assert after.secrets == before.secrets, f"new Vault secrets: {after.secrets - before.secrets}"
     assert after.paused == before.paused == "Paused", after.paused  # the paused run still paused, no answer
+    record("bad-inputs", refused_clearly_nothing_changed=1)
     print(f"\n{case.surface}:{case.id} refused in {time.monotonic() - started:.2f} s: {error.strip()[:300]}")
