@@ -19,6 +19,8 @@ from starlette.testclient import TestClient
 
 from clients.factory import custody_from, slack_from
 from clients.humanstep import ButtonValue
+from clients.humanstep.keys import record_key
+from clients.prefect_api import PrefectAPI
 from gateway.app import build, create_app
 from tests.flows import probe_runs
 from tests.harness import FlowProcess, settings_from
@@ -51,15 +53,16 @@ def form(payload: Any) -> bytes:
 
 def click(
     user: str, action_id: str, run: str, *, key: str = "probe", kind: str = "approval", req: str = "bob@acme.example",
-    note: str | None = None,
+    note: str | None = None, message_ts: str = "",
 ) -> dict[str, Any]:  # fmt: skip
-    """A block_actions payload as Slack sends it for one of a step's buttons."""
+    """A block_actions payload as Slack sends it for one of a step's buttons (clicked on the message
+    *message_ts*: the step's own message, or another one)."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "trigger_id": uuid.uuid4().hex,  # as in Slack's payloads: no two clicks have the same body
         "user": {"id": user, "username": "someone"},
         "actions": [{"action_id": action_id, "value": ButtonValue(run, key, kind, req).encode()}],  # type: ignore[arg-type]
-        "container": {"type": "message", "message_ts": "", "channel_id": "C0HANDOVER"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0HANDOVER"},
         "message": {"blocks": []},
     }
     if note is not None:
@@ -77,6 +80,12 @@ class PausedApproval:
     run_id: str
     api: str
     process: FlowProcess
+
+    @property
+    def message_ts(self) -> str:
+        """The ts of the step's own Slack message (from the step's record in the run's input store)."""
+        record = PrefectAPI(self.api).run_input(self.run_id, record_key("probe"))
+        return str((record or {}).get("ts", ""))
 
     def still_waiting(self, key: str = "probe") -> bool:
         kind, _name, pause_key = probe_runs.state_of(self.api, self.run_id)

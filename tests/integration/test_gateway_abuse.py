@@ -123,11 +123,13 @@ def _as(
     user: str, action: str, *, run: str = "", key: str = "probe", note: str | None = None
 ) -> Callable[[World], httpx.Response]:
     def send(w: World) -> httpx.Response:
-        return post(w.a, *signed(w, click(user, action, run or w.run.run_id, key=key, note=note)))
+        on = w.run.message_ts  # clicked on the step's own message, whatever run or step the button names
+        return post(w.a, *signed(w, click(user, action, run or w.run.run_id, key=key, note=note, message_ts=on)))
 
     return send
 
 
+NOT_ITS_MESSAGE = "does not belong to this message"  # a button naming another run or step than the message's
 CASES: dict[str, tuple[Callable[[World], httpx.Response], int, str]] = {
     "forged (another signing secret)": (_forged, 401, "invalid signature"),
     "unsigned (no X-Slack-Signature)": (_unsigned, 401, "invalid signature"),
@@ -138,19 +140,19 @@ CASES: dict[str, tuple[Callable[[World], httpx.Response], int, str]] = {
     "future-dated (6 minutes ahead)": (_aged(-360), 401, "stale"),
     "replayed to the same replica": (_replayed(False), 409, "replayed"),
     "replayed to another replica": (_replayed(True), 409, "replayed"),
-    "outsider (not in the workspace) approves": (_as("U0MALLORY9", "baton_approve"), 200, "Only members"),
+    "outsider (not in the workspace) approves": (_as("U0MALLORY9", "baton_approve"), 200, "no member"),
     "non-approver approves": (_as(ALICE, "baton_approve"), 200, "Only members"),
     "self-approval (the requester approves)": (_as(BOB, "baton_approve"), 200, "four eyes"),
     "template {{ }} in a reject's note": (_as(BOB, "baton_reject", note="{{ 7*7 }}"), 200, "template markers"),
     "template {% %} in a reject's note": (_as(BOB, "baton_reject", note="{% raw %}x{% endraw %}"), 200, "template"),
     "template {# #} in a reject's note": (_as(BOB, "baton_reject", note="fine {# hidden #}"), 200, "template"),
-    "template text as the button's step key": (_as(BOB, "baton_reject", key="{{ 7*7 }}"), 200, "Nothing to do"),
-    "run id ../deployments/filter": (_as(BOB, "baton_reject", run="../deployments/filter"), 200, "Nothing to do"),
-    "run id ../../flow_runs/filter": (_as(BOB, "baton_reject", run="../../flow_runs/filter"), 200, "Nothing to do"),
+    "template text as the button's step key": (_as(BOB, "baton_reject", key="{{ 7*7 }}"), 200, NOT_ITS_MESSAGE),
+    "run id ../deployments/filter": (_as(BOB, "baton_reject", run="../deployments/filter"), 200, NOT_ITS_MESSAGE),
+    "run id ../../flow_runs/filter": (_as(BOB, "baton_reject", run="../../flow_runs/filter"), 200, NOT_ITS_MESSAGE),
     "run id <uuid>/../<uuid>": (_as(BOB, "baton_reject", run=f"{uuid.uuid4()}/../{uuid.uuid4()}"), 200, "Nothing"),
-    "run id with %2f": (_as(BOB, "baton_reject", run="..%2fdeployments%2ffilter"), 200, "Nothing to do"),
-    "run id with CR/LF": (_as(BOB, "baton_reject", run="x\r\nFORGED log line"), 200, "Nothing to do"),
-    "run id of no run (a fresh UUID)": (_as(BOB, "baton_reject", run=str(uuid.uuid4())), 200, "Nothing to do"),
+    "run id with %2f": (_as(BOB, "baton_reject", run="..%2fdeployments%2ffilter"), 200, NOT_ITS_MESSAGE),
+    "run id with CR/LF": (_as(BOB, "baton_reject", run="x\r\nFORGED log line"), 200, NOT_ITS_MESSAGE),
+    "run id of no run (a fresh UUID)": (_as(BOB, "baton_reject", run=str(uuid.uuid4())), 200, NOT_ITS_MESSAGE),
 }
 
 
@@ -230,8 +232,11 @@ def test_an_oauth_state_keeps_only_its_tickets_hash_in_vault(world: World, baton
 
 def test_a_double_click_resumes_once(world: World) -> None:
     """Carol clicks Approve twice, quickly (two signed requests, a second apart at most): one resume."""
-    first_body, first_headers = signed(world, click(CAROL, "baton_approve", world.run.run_id))
-    second_body, second_headers = signed(world, click(CAROL, "baton_approve", world.run.run_id, note="again"))
+    on = world.run.message_ts
+    first_body, first_headers = signed(world, click(CAROL, "baton_approve", world.run.run_id, message_ts=on))
+    second_body, second_headers = signed(
+        world, click(CAROL, "baton_approve", world.run.run_id, note="again", message_ts=on)
+    )
     replies: list[httpx.Response] = []
     go = threading.Barrier(2)
 
@@ -273,15 +278,17 @@ def test_prefect_unreachable_is_an_ephemeral_try_again_in_slack(cut_off: TestCli
     assert "try again" in ephemeral(reply)
 
 
-def test_slack_unreachable_refuses_an_approval_without_a_500(baton_env: dict[str, str], sandbox: Sandbox) -> None:
-    """The approver group cannot be read: the click is refused with an ephemeral message (nothing resumed:
-    the run named is no run at all, and the refusal comes before Prefect is asked)."""
+def test_slack_unreachable_refuses_an_approval_without_a_500(
+    baton_env: dict[str, str], sandbox: Sandbox, world: World
+) -> None:
+    """Slack cannot be reached to check who clicked (users.info) or read the approver group: the click on the
+    step's own message is refused with an ephemeral "try again" before Prefect is asked to resume."""
     env = {**baton_env, "BATON_SLACK_BASE_URL": f"http://127.0.0.1:{free_port()}/api/"}
     secret = state_of(sandbox.world).config.signing_secret
     with gateway_client(env) as client:
-        body = form(click(CAROL, "baton_approve", str(uuid.uuid4())))
+        body = form(click(CAROL, "baton_approve", world.run.run_id, message_ts=world.run.message_ts))
         text = ephemeral(post(client, body, slack_headers(secret, body)))
-    assert "could not read @baton-approvers" in text and "try again" in text, text
+    assert "could not" in text and "try again" in text, text  # refused before any resume is asked
 
 
 def test_vault_unreachable_is_try_again_not_500(baton_env: dict[str, str], sandbox: Sandbox) -> None:
