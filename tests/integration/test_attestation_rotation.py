@@ -11,12 +11,15 @@ from clients.factory import custody_from
 from clients.vault import attestation
 from tests.integration.test_cli import cli
 
+# a prefix of its own: rotating the session's key would leave the session's gateway signing with a retired key
+PREFIX = {"BATON_VAULT_PREFIX": "baton-rotation-test"}
 FIELDS = {"run": "00000000-0000-4000-8000-000000000001", "step": "logout", "outcome": "done"}
 
 
 def test_rotation_keeps_the_previous_key_for_answers_in_flight(
     baton_env: dict[str, str], openbao: OpenBaoDevServer
 ) -> None:
+    baton_env = {**baton_env, **PREFIX}
     custody = custody_from(settings_from(baton_env))
     first = attestation.ensure_key(custody)
     signed_before = attestation.sign(first, FIELDS)
@@ -41,11 +44,13 @@ def test_rotation_keeps_the_previous_key_for_answers_in_flight(
 def test_rotation_without_vault_settings_is_refused_and_changes_nothing(
     baton_env: dict[str, str], openbao: OpenBaoDevServer
 ) -> None:
+    baton_env = {**baton_env, **PREFIX}
     custody = custody_from(settings_from(baton_env))
     attestation.ensure_key(custody)
     before = custody.describe(attestation.key_path(custody)).latest_version
     env = {k: v for k, v in baton_env.items() if not k.startswith("BATON_VAULT_")}
     env["BATON_VAULT_ADDR"] = baton_env["BATON_VAULT_ADDR"]
+    env.update(PREFIX)
     refused = cli(env, "rotate-attestation-key")
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "BATON_VAULT_TOKEN" in refused.stderr or "role_id" in refused.stderr
