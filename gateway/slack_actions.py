@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -35,7 +34,7 @@ from clients.humanstep import (
     answered_blocks,
     refusal,
 )
-from clients.prefect_api import PrefectAPIError
+from clients.prefect_api import PrefectAPIError, is_run_id
 from clients.slack import SlackClient, SlackError, SlackMessage
 from gateway.answers import NotWaiting, Resumer
 from gateway.audit_actions import HANDOVER_ACTION, AuditActions
@@ -211,10 +210,7 @@ class SlackActions:
     def _own_step(self, payload: _Payload, value: ButtonValue) -> StepRecord | str:
         """The record of the step the button names, if the clicked message is that step's own message."""
         try:
-            uuid.UUID(value.run)
-            record = self.resumer.step_record(value.run, value.key)
-        except ValueError:
-            record = None
+            record = self.resumer.step_record(value.run, value.key) if is_run_id(value.run) else None
         except PrefectAPIError as exc:
             log.warning("reading step %s of run %s failed: %s", value.key, value.run, exc)
             return TRY_AGAIN
